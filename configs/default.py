@@ -1,0 +1,110 @@
+"""Default experiment: the full contrastive + clustering story GAN at CPU-friendly width on the
+embedded synthetic dataset. Every hyperparameter of the project lives in this tree; other configs
+start from it and override fields (see configs/paper_pororo.py and configs/ablations/)."""
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    # --- data (preprocess + tf.data loader) ---------------------------------------------------
+    c.data = ml_collections.ConfigDict()
+    c.data.dataset = "synthetic"
+    c.data.image_size = 64
+    c.data.frames_per_story = 5
+    c.data.max_sentence_length = 24   # tokens kept per sentence by the loader (pad/truncate)
+    c.data.vocab_min_count = 1
+    c.data.num_shards = 4
+    c.data.train_frame_choice = "middle"   # first | middle | random (seeded per story)
+    # embedded synthetic dataset sizes
+    c.data.synthetic_train = 2000
+    c.data.synthetic_val = 200
+    c.data.synthetic_test = 200
+
+    # --- encoders (pretrain; DAMSM-style, AttnGAN) --------------------------------------------
+    c.text_encoder = ml_collections.ConfigDict()
+    c.text_encoder.embedding_dim = 128
+    c.text_encoder.hidden_dim = 128       # D: word-feature / sentence-vector size (bi-LSTM output)
+    c.text_encoder.dropout = 0.1
+
+    c.image_encoder = ml_collections.ConfigDict()
+    c.image_encoder.backbone = "compact"  # compact | vgg16
+    c.image_encoder.vgg16_weights = ""    # local .h5 of ImageNet VGG-16 weights (vgg16 only)
+    c.image_encoder.width = 32            # base channels of the compact CNN
+    c.image_encoder.dim = 128             # D: joint space, equal to text_encoder.hidden_dim
+
+    c.pretrain = ml_collections.ConfigDict()
+    c.pretrain.objective = "damsm"        # damsm | eq6 (offline-clustering mode, paper Eq. 6)
+    c.pretrain.epochs = 10
+    c.pretrain.batch_size = 16            # stories per batch
+    c.pretrain.learning_rate = 2e-4
+    c.pretrain.gamma1 = 4.0               # DAMSM smoothing factors (AttnGAN)
+    c.pretrain.gamma2 = 5.0
+    c.pretrain.gamma3 = 10.0
+    c.pretrain.word_loss_weight = 5.0     # lambda
+    c.pretrain.r_precision_candidates = 100
+    c.pretrain.r_precision_trials = 10
+
+    # --- losses --------------------------------------------------------------------------------
+    c.losses = ml_collections.ConfigDict()
+    c.losses.contrastive = "mms"          # mms (Eq. 2) | nt_xent (Eq. 1)
+    c.losses.mms_margin = 0.001           # delta
+    c.losses.temperature = 0.1            # tau of NT-Xent and of the clustering loss (Eq. 5)
+    c.losses.story_image_story_sentence = True   # SI-SS
+    c.losses.image_sentence = True               # I-S
+    c.losses.region_word = True                  # R-W
+    c.losses.story_region_word = True            # SR-W
+    c.losses.cluster = True                      # Eq. 4-5
+    c.losses.story_image = "feature_mean"        # feature_mean (paper) | pixel_mean (authors' code)
+    c.losses.gan_weight = 1.0
+    c.losses.kl_weight = 1.0
+    c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
+
+    c.clustering = ml_collections.ConfigDict()
+    c.clustering.mode = "online"          # online | offline (pretrained, frozen centroids)
+    c.clustering.algorithm = "kmeans"     # kmeans | hierarchical
+    c.clustering.features = "fusion"      # fusion (Eq. 3) | individual (per-modality features)
+    c.clustering.k = 8
+    c.clustering.memory_batches = 10      # fusion features of the last N batches are clustered
+    c.clustering.every_n_batches = 10     # re-cluster period (online)
+    c.clustering.lloyd_iterations = 10
+
+    # --- generator / discriminator --------------------------------------------------------------
+    c.generator = ml_collections.ConfigDict()
+    c.generator.noise_dim = 100
+    c.generator.condition_dim = 124       # conditioning augmentation size
+    c.generator.conditioning_augmentation = True
+    c.generator.base_channels = 64        # paper: 256 (configs/paper_pororo.py)
+    c.generator.attention = "bwsa"        # none | wsa | bwsa
+    c.generator.attention_resolutions = (32, 64)
+    c.generator.residual_blocks = 2       # per attention stage (paper code: 4)
+    c.generator.use_character_labels = False   # authors' code feeds labels; the paper does not
+
+    c.discriminator = ml_collections.ConfigDict()
+    c.discriminator.base_channels = 32    # paper code: 124
+    c.discriminator.spectral_norm = True
+
+    # --- GAN training ---------------------------------------------------------------------------
+    c.train = ml_collections.ConfigDict()
+    c.train.epochs = 20
+    c.train.batch_size = 8                # stories per global batch (image batch = 5 x this)
+    c.train.generator_learning_rate = 1e-4
+    c.train.discriminator_learning_rate = 4e-4
+    c.train.beta_1 = 0.5
+    c.train.beta_2 = 0.999
+    c.train.lr_decay_every_epochs = 20
+    c.train.lr_decay_rate = 0.5
+    c.train.mixed_precision = "float32"   # float32 | mixed_bfloat16 | mixed_float16
+    c.train.jit_compile = False
+    c.train.sample_every_epochs = 1
+    c.train.steps_per_epoch = 0           # 0 = one pass over the training split
+    c.train.pretrained_dir = ""           # output of pipelines.pretrain
+
+    # --- evaluation -----------------------------------------------------------------------------
+    c.eval = ml_collections.ConfigDict()
+    c.eval.batch_size = 32
+    c.eval.inception_weights = ""         # local InceptionV3 no-top weights file or TF-Hub handle
+    c.eval.r2plus1d_weights = ""          # local R(2+1)D-18 weights file
+    c.eval.num_samples = 0                # 0 = the whole split
+    return c

@@ -1,0 +1,1 @@
+"""Tokenisation and vocabulary, shared by preprocessing, training and the exported graph."""
