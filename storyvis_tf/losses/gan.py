@@ -1,0 +1,37 @@
+"""Adversarial losses (paper Eq. 8, 10) and the conditioning-augmentation KL term (StackGAN).
+
+The discriminator gives one logit per frame, D = sigmoid(logit); logits [B, T] (B stories of T
+frames). The softplus forms -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x)
+stay finite for logits of any size.
+"""
+from keras import ops
+
+
+def discriminator_gan_loss(real_logits, fake_logits):
+    """Eq. 8: -log D(X^r) - log(1 - D(X^f)), averaged over the story's frames and the batch.
+
+    Eq. 8 as printed wraps a log around the sum of the two expectations; we read it as the
+    standard binary cross-entropy (real -> 1, fake -> 0) that the authors' code trains with.
+    real_logits, fake_logits: [B, T].
+    """
+    return (ops.mean(ops.softplus(-ops.cast(real_logits, "float32")))
+            + ops.mean(ops.softplus(ops.cast(fake_logits, "float32"))))
+
+
+def generator_gan_loss(fake_logits):
+    """Eq. 10, non-saturating: -log D(X^f), averaged over the story's frames and the batch.
+    fake_logits: [B, T]."""
+    return ops.mean(ops.softplus(-ops.cast(fake_logits, "float32")))
+
+
+def kl_loss(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, I)) of conditioning augmentation, in StackGAN's form.
+
+    -0.5 * (1 + logvar - mu^2 - exp(logvar)), averaged over the batch AND the condition
+    dimensions, exactly as StackGAN, StoryGAN and the story-visualization authors' code compute
+    it (so config `losses.kl_weight` = 1 means what it means there); the per-story KL summed over
+    dimensions is this times the condition size. mu, logvar: [B, C].
+    """
+    mu = ops.cast(mu, "float32")
+    logvar = ops.cast(logvar, "float32")
+    return -0.5 * ops.mean(1.0 + logvar - ops.square(mu) - ops.exp(logvar))
