@@ -34,7 +34,7 @@ import numpy as np
 
 from storyvis_tf.data.errors import BadStoryError, DatasetFormatError
 from storyvis_tf.data.readers.base import StoryReader
-from storyvis_tf.data.readers.image_io import (clean_caption, read_dataset_file, read_rgb,
+from storyvis_tf.data.readers.source_files import (clean_caption, read_dataset_file, read_rgb,
                                                required_path, resize_square, stories_of_split)
 from storyvis_tf.data.story import Story, StoryRef
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from storyvis_tf.data.errors import BadStoryError, DatasetFormatError
 from storyvis_tf.data.readers.base import StoryReader
-from storyvis_tf.data.readers.image_io import (load_npy_dict, read_rgb, required_path,
+from storyvis_tf.data.readers.source_files import (load_npy_dict, read_rgb, required_path,
                                                resize_square, stories_of_split)
 from storyvis_tf.data.story import Story, StoryRef
 

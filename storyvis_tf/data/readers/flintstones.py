@@ -9,7 +9,7 @@ episode; their number is logged); an entry with fewer than 4 followers is a bad 
 field drops silently.
 
 Each clip is `video_frames_sampled/<globalID>.npy`, uint8 (5, 128, 128, 3); one still is used
-(`image_io` explains the seeded choice). Sentences are the clip descriptions of
+(`source_files` explains the seeded choice). Sentences are the clip descriptions of
 `flintstones_annotations_v1-0.json`; labels come from `labels.pkl` or, without it, are derived
 from the annotated characters as the field derives them (a character is present if its
 lower-cased name equals a lower-cased, stripped `entityLabel`). Annotations hold each clip's
@@ -24,7 +24,7 @@ import numpy as np
 
 from storyvis_tf.data.errors import BadStoryError, DatasetFormatError
 from storyvis_tf.data.readers.base import SPLITS, StoryReader
-from storyvis_tf.data.readers.image_io import (binary_labels, choose_clip_frame, clean_caption,
+from storyvis_tf.data.readers.source_files import (binary_labels, choose_clip_frame, clean_caption,
                                                frame_rng, read_dataset_file, required_path,
                                                resize_square, stories_of_split)
 from storyvis_tf.data.story import Story, StoryRef

@@ -2,7 +2,7 @@
 
 A story is row r of the story caches: the clip `img_cache4.npy[r]` and its four followers
 `following_cache4.npy[r]`. Every clip is a PNG holding a vertical strip of 128-pixel frames;
-one frame per clip is used (`image_io` explains the seeded choice, which replaces the field's
+one frame per clip is used (`source_files` explains the seeded choice, which replaces the field's
 per-read random draw at preprocessing time). Captions and the 9 character labels come from the
 pickled dicts `descriptions.npy` and `labels.npy`, keyed by image id (the PNG's path relative to
 the data directory, without extension), which is also each clip's source reference; the start
@@ -27,7 +27,7 @@ import numpy as np
 
 from storyvis_tf.data.errors import BadStoryError, DatasetFormatError
 from storyvis_tf.data.readers.base import SPLITS, StoryReader
-from storyvis_tf.data.readers.image_io import (binary_labels, choose_clip_frame, clean_caption,
+from storyvis_tf.data.readers.source_files import (binary_labels, choose_clip_frame, clean_caption,
                                                frame_rng, load_npy, load_npy_dict, read_rgb,
                                                required_path, resize_square, stories_of_split,
                                                strip_frame, strip_frame_count)
