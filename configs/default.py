@@ -16,6 +16,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.max_sentence_length = 24   # tokens kept per sentence by the loader (pad/truncate)
     c.data.vocab_min_count = 1
     c.data.num_shards = 4
+    c.data.compression = "none"       # none | gzip (TFRecord shards)
     c.data.train_frame_choice = "middle"   # first | middle | random (seeded per story)
     # embedded synthetic dataset sizes
     c.data.synthetic_train = 2000
@@ -98,6 +99,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.mixed_precision = "float32"   # float32 | mixed_bfloat16 | mixed_float16
     c.train.jit_compile = False
     c.train.sample_every_epochs = 1
+    c.train.sample_stories = 4            # validation stories in each sample grid (fixed noise)
     c.train.steps_per_epoch = 0           # 0 = one pass over the training split
     c.train.pretrained_dir = ""           # output of pipelines.pretrain
 
@@ -107,4 +109,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval.inception_weights = ""         # local InceptionV3 no-top weights file or TF-Hub handle
     c.eval.r2plus1d_weights = ""          # local R(2+1)D-18 weights file
     c.eval.num_samples = 0                # 0 = the whole split
+    # dataset-trained fallback extractors (fid_domain / fsd_domain, character classifier)
+    c.eval.domain_epochs = 10
+    c.eval.domain_batch_size = 64
+    c.eval.domain_learning_rate = 1e-3
+    c.eval.domain_width = 32
+    c.eval.domain_feature_dim = 256
+    c.eval.domain_train_stories = 0       # real training stories to fit them on; 0 = all
     return c

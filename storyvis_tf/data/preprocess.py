@@ -338,5 +338,5 @@ def run_preprocess(dataset: str, data_dir: str, output_dir: str, image_size: int
     }
     return preprocess(reader, output_dir, image_size=image_size, num_shards=data.num_shards,
                       vocab_min_count=data.vocab_min_count,
-                      compression=data.get("compression", "none"), pipeline_args=pipeline_args,
+                      compression=data.compression, pipeline_args=pipeline_args,
                       config=provenance, overwrite=overwrite)
