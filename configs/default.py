@@ -81,6 +81,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.generator.attention_resolutions = (32, 64)
     c.generator.residual_blocks = 2       # per attention stage (paper code: 4)
     c.generator.use_character_labels = False   # authors' code feeds labels; the paper does not
+    c.generator.frame_gru = False         # authors' code: a GRU over the story's frames
 
     c.discriminator = ml_collections.ConfigDict()
     c.discriminator.base_channels = 32    # paper code: 124
