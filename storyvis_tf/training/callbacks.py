@@ -1,0 +1,160 @@
+"""Keras callbacks of a story-GAN run (pipelines.train): sample grids, the run directory's
+generation artifacts, the metrics log, the learning-rate decay and host-side hierarchical
+clustering. TensorBoard scalars come from keras.callbacks.TensorBoard, checkpoints and exact
+resume from keras.callbacks.BackupAndRestore (see `trainer`).
+"""
+import json
+import os
+import textwrap
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw, ImageFont
+
+from storyvis_tf.losses.clustering import hierarchical_centroids
+from storyvis_tf.training.run_dir import generate_images, save_generation_artifacts
+
+SAMPLES_DIR, METRICS_LOG = "samples", "metrics.jsonl"
+_CELL = 128          # sample grid: frames are enlarged (nearest) to at least this width
+_FONT_SIZE = 11
+_MARGIN = 4
+
+
+def story_grid(images: np.ndarray, sentences: list[list[str]]) -> np.ndarray:
+    """A picture of stories: one row per story, its frames left to right, each frame's sentence
+    printed under it.
+
+    images: uint8 [S, T, H, W, 3]; sentences: S lists of T strings. Returns uint8 [h, w, 3].
+    """
+    stories, frames, height, width = images.shape[:4]
+    scale = max(1, -(-_CELL // width))
+    cell_width, cell_height = width * scale, height * scale
+    font = ImageFont.load_default(size=_FONT_SIZE)
+    chars_per_line = max(8, int(cell_width / (0.55 * _FONT_SIZE)))
+    wrapped = [[textwrap.wrap(sentence, chars_per_line) or [""] for sentence in story]
+               for story in sentences]
+    line_height = _FONT_SIZE + 2
+    text_heights = [max(len(lines) for lines in story) * line_height for story in wrapped]
+    grid = Image.new("RGB", (frames * (cell_width + _MARGIN) + _MARGIN,
+                             sum(cell_height + h + 2 * _MARGIN for h in text_heights) + _MARGIN),
+                     "white")
+    draw = ImageDraw.Draw(grid)
+    top = _MARGIN
+    for story in range(stories):
+        for frame in range(frames):
+            left = _MARGIN + frame * (cell_width + _MARGIN)
+            picture = Image.fromarray(images[story, frame]).resize((cell_width, cell_height),
+                                                                   Image.NEAREST)
+            grid.paste(picture, (left, top))
+            for line, text in enumerate(wrapped[story][frame]):
+                draw.text((left, top + cell_height + _MARGIN + line * line_height), text,
+                          fill="black", font=font)
+        top += cell_height + text_heights[story] + 2 * _MARGIN
+    return np.asarray(grid)
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images in [-1, 1] -> uint8 [0, 255]."""
+    pixels = np.round((np.asarray(images, np.float32) + 1.0) * 127.5)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+class StorySamples(keras.callbacks.Callback):
+    """Every `every_epochs` epochs: the generator's stories for fixed sentences and fixed noise
+    as RUN/samples/epoch_XXXX.png (1-based epoch) and as a TensorBoard image summary
+    ("samples", under RUN/tensorboard/samples), so epochs compare like for like.
+
+    stories: {"token_ids" [S, T, L], "sentences" S lists of T strings, and "labels" [S, T, C]
+    when the generator takes labels}; noise [S, noise_dim].
+    """
+
+    def __init__(self, run_dir: str, stories: dict, noise: np.ndarray, every_epochs: int):
+        super().__init__()
+        if every_epochs < 1:
+            raise ValueError(f"train.sample_every_epochs must be >= 1, got {every_epochs}")
+        self.samples_dir = os.path.join(run_dir, SAMPLES_DIR)
+        self.stories, self.noise, self.every_epochs = stories, noise, every_epochs
+        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard", "samples"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs:
+            return
+        images = generate_images(self.model.text_encoder, self.model.generator,
+                                 self.stories["token_ids"], self.noise, self.stories.get("labels"))
+        grid = story_grid(to_uint8(images), self.stories["sentences"])
+        os.makedirs(self.samples_dir, exist_ok=True)
+        Image.fromarray(grid).save(os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
+        with self.writer.as_default():
+            tf.summary.image("samples", grid[None], step=epoch + 1)
+        self.writer.flush()
+
+
+class GenerationArtifacts(keras.callbacks.Callback):
+    """At every epoch end, the run directory's generation artifacts
+    (`run_dir.save_generation_artifacts`): config, vocabulary, text encoder and generator
+    weights, and the manifest with the epoch and step they belong to."""
+
+    def __init__(self, run_dir: str, config, vocabulary, manifest: dict):
+        super().__init__()
+        self.run_dir, self.config, self.vocabulary, self.manifest = (run_dir, config, vocabulary,
+                                                                     manifest)
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_generation_artifacts(self.run_dir, self.config, self.vocabulary,
+                                  self.model.text_encoder, self.model.generator,
+                                  {**self.manifest, "epoch": epoch + 1, "step": _step(self.model)})
+
+
+class MetricsLog(keras.callbacks.Callback):
+    """Appends one JSON line per epoch to RUN/metrics.jsonl: epoch (1-based), step, both
+    learning rates and every logged loss term."""
+
+    def __init__(self, run_dir: str):
+        super().__init__()
+        self.path = os.path.join(run_dir, METRICS_LOG)
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, "step": _step(self.model),
+                  "d_learning_rate": float(self.model.d_optimizer.learning_rate),
+                  "g_learning_rate": float(self.model.g_optimizer.learning_rate),
+                  **{name: float(value) for name, value in (logs or {}).items()}}
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+class LearningRateDecay(keras.callbacks.Callback):
+    """Step decay of both optimisers: rate x factor ** (epoch // every_epochs), set at every
+    epoch start from the epoch number (authors' code: halved every 20 epochs), so a run resumed
+    by BackupAndRestore continues with the right rates."""
+
+    def __init__(self, discriminator_rate: float, generator_rate: float, every_epochs: int,
+                 factor: float):
+        super().__init__()
+        if every_epochs < 1:
+            raise ValueError(f"train.lr_decay_every_epochs must be >= 1, got {every_epochs}")
+        self.rates = {"d_optimizer": discriminator_rate, "g_optimizer": generator_rate}
+        self.every_epochs, self.factor = every_epochs, factor
+
+    def on_epoch_begin(self, epoch, logs=None):
+        decay = self.factor ** (epoch // self.every_epochs)
+        for optimizer, rate in self.rates.items():
+            getattr(self.model, optimizer).learning_rate = rate * decay
+
+
+class HierarchicalReclustering(keras.callbacks.Callback):
+    """Online hierarchical clustering (Table 4): after every train step at which the memory is
+    due for re-clustering, Ward clustering of the memory on the host
+    (`losses.clustering.hierarchical_centroids`) replaces the centroids. The in-graph update only
+    fills the memory in this mode (see clustering_memory)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        memory = self.model.clustering
+        if bool(memory.recluster_due()):
+            memory.assign_centroids(hierarchical_centroids(np.asarray(memory.memory.numpy()),
+                                                           memory.k))
+
+
+def _step(model) -> int:
+    return int(model.g_optimizer.iterations.numpy())

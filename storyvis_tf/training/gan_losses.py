@@ -1,0 +1,183 @@
+"""The story GAN's two objectives as dicts of named terms (backend-agnostic, keras.ops only):
+`discriminator_losses` (paper Eq. 7-8) and `generator_losses` (Eq. 9-10). A train step (TF here)
+only does the gradient plumbing around them.
+
+Terms, by key (a term switched off in `config.losses` is absent from the dict, so the logged
+metrics show what was trained):
+  gan      Eq. 8 for D (real -> 1, fake -> 0), Eq. 10 for G (non-saturating), per-frame logits
+           averaged over each story's frames.
+  si_ss    story image - story sentence contrastive term: f(story image) vs g(story sentence);
+           the story image is the mean of the frames' global features (the paper,
+           losses.story_image = "feature_mean") or the global feature of the pixel-wise mean
+           frame (the authors' code, "pixel_mean"); the story sentence is the mean sentence
+           vector.
+  i_s      image - sentence: f(frame global) vs g(sentence), over all frames of the batch.
+  r_w      region - word: the DAMSM word loss (AttnGAN) between f(regions) and g(words) of every
+           (frame, sentence) pair.
+  sr_w     story region - word: the same between all regions and all words of a story.
+           Discriminator only: Eq. 9 has no SR-W term.
+  cluster  Eq. 5 of the clustering features (fusion X = f(v_region) g(s_word)^T, Eq. 3, or the
+           individual features) against the clustering memory's centroids; 0 until the online
+           memory has been clustered once.
+  kl       KL of the generator's conditioning augmentation (G only, when it is on).
+  total    what is differentiated:
+           D: gan_weight * gan + si_ss + i_s + r_w + sr_w + cluster              (Eq. 7)
+           G: generator_weight * (gan_weight * gan + si_ss + i_s + r_w + cluster)
+              + kl_weight * kl                                                  (Eq. 9 + KL)
+           The generator weight (5) and the unit KL weight are the authors' code's
+           (`5 x (GAN + contrastive + DAMSM) + 1 x KL`); Eq. 9 itself is unweighted.
+Contrastive terms use MMS (Eq. 2) or NT-Xent (Eq. 1) by `losses.contrastive`; the DAMSM
+smoothing factors are the pretraining ones (`pretrain.gamma1..3`), without AttnGAN's lambda.
+
+Who learns what (Sec. 3.4): the image and text encoders are frozen; D's contrastive and
+clustering terms are computed on REAL pairs and train the projection heads f, g (owned by the
+discriminator's optimiser); G's terms are computed on its fakes, through the frozen image
+encoder and heads, and train only the generator.
+
+Distribution: contrastive terms classify each pair among the batch's other pairs, so their
+value depends on the batch. `gather` maps a replica's [n, ...] tensor to the global batch's
+[N, ...] (an all-gather whose gradient reaches every replica's slice); the contrastive terms are
+computed on the global batch, the per-example terms (GAN, cluster, KL) on the replica's own.
+Divided by the number of replicas, every term then sums to the same gradient as on one device.
+"""
+from collections.abc import Callable
+
+from keras import ops
+
+from storyvis_tf.losses.contrastive import contrastive_loss
+from storyvis_tf.losses.damsm import story_region_word_loss, word_region_loss
+from storyvis_tf.losses.gan import discriminator_gan_loss, generator_gan_loss, kl_loss
+from storyvis_tf.models.image_encoder import encode_story_frames
+from storyvis_tf.training.clustering_memory import clustering_features
+
+# Config switch of each contrastive term (config.losses).
+CONTRASTIVE_SWITCHES = {"si_ss": "story_image_story_sentence", "i_s": "image_sentence",
+                        "r_w": "region_word", "sr_w": "story_region_word"}
+# Eq. 9: the generator's contrastive terms.
+GENERATOR_CONTRASTIVE = ("si_ss", "i_s", "r_w")
+
+
+def single_replica(x):
+    """`gather` on one device: the local batch is the global batch."""
+    return x
+
+
+def discriminator_losses(networks, config, real_images, fake_images, text,
+                         gather: Callable = single_replica):
+    """Eq. 7-8 on a batch of real stories and (gradient-stopped) fakes.
+
+    networks: the StoryGAN (attributes image_encoder, discriminator, visual_head, language_head,
+    clustering: a ClusteringMemory or None). real_images, fake_images: [B, T, H, W, 3];
+    text: `encode_stories` output of the batch's sentences.
+    Returns (terms, real_clustering_features): the clustering features of the real pairs
+    ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
+    train step writes into the clustering memory.
+    """
+    real_logits = _frame_logits(networks.discriminator, real_images, text)
+    fake_logits = _frame_logits(networks.discriminator, fake_images, text)
+    terms = {"gan": discriminator_gan_loss(real_logits, fake_logits)}
+    alignment, real_features = _alignment_terms(networks, config, real_images, text,
+                                                CONTRASTIVE_SWITCHES, gather)
+    terms.update(alignment)
+    terms["total"] = _paper_objective(terms, config.losses.gan_weight)
+    return terms, real_features
+
+
+def generator_losses(networks, config, generated, text, gather: Callable = single_replica):
+    """Eq. 9-10 (+ KL) on the generator's output for a batch of stories.
+
+    generated: the StoryGenerator output ("images" [B, T, H, W, 3], and "mu", "logvar" with
+    conditioning augmentation), computed under the generator's gradient tape. Other arguments as
+    in `discriminator_losses`. Returns the dict of terms.
+    """
+    images = generated["images"]
+    terms = {"gan": generator_gan_loss(_frame_logits(networks.discriminator, images, text))}
+    alignment, _ = _alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
+    terms.update(alignment)
+    total = config.losses.generator_weight * _paper_objective(terms, config.losses.gan_weight)
+    if "mu" in generated:
+        terms["kl"] = kl_loss(generated["mu"], generated["logvar"])
+        total = total + config.losses.kl_weight * terms["kl"]
+    terms["total"] = total
+    return terms
+
+
+def embed_story(networks, images, text, story_image: str) -> dict:
+    """Visual features of `images` [B, T, H, W, 3] (frozen image encoder) projected by f, and
+    the batch's text features projected by g, at every level the terms compare.
+
+    Returns story_image, story_sentence [B, D]; image, sentence [B, T, D]; regions [B, T, R, D];
+    words [B, T, L, D]; word_mask [B, T, L].
+    """
+    visual = encode_story_frames(networks.image_encoder, images, training=False)
+    if story_image == "feature_mean":
+        story = visual["story"]
+    elif story_image == "pixel_mean":
+        story = networks.image_encoder(ops.mean(images, axis=1), training=False)["global"]
+    else:
+        raise ValueError(f"unknown losses.story_image {story_image!r}: expected 'feature_mean' "
+                         "(the paper) or 'pixel_mean' (the authors' code)")
+    f, g = networks.visual_head, networks.language_head
+    return {"story_image": f(story), "image": f(visual["global"]),
+            "regions": f(visual["regions"]), "story_sentence": g(text["story"]),
+            "sentence": g(text["sentence"]), "words": g(text["words"]),
+            "word_mask": text["mask"]}
+
+
+def _paper_objective(terms, gan_weight):
+    """gan_weight * GAN + every contrastive and clustering term: Eq. 7, and Eq. 9 unweighted."""
+    return gan_weight * terms["gan"] + sum(value for key, value in terms.items() if key != "gan")
+
+
+def _alignment_terms(networks, config, images, text, levels, gather):
+    """The contrastive terms among `levels` that config.losses switches on, and the clustering
+    term, of `images` paired with the batch's text. Returns (terms, clustering features or
+    None)."""
+    levels = [key for key in levels if config.losses[CONTRASTIVE_SWITCHES[key]]]
+    if not levels and not config.losses.cluster:
+        return {}, None
+    embedded = embed_story(networks, images, text, config.losses.story_image)
+    terms = _contrastive_terms(embedded, config, levels, gather)
+    features = None
+    if config.losses.cluster:
+        features = clustering_features(
+            config.clustering.features, *(_frames(embedded[key]) for key in
+                                          ("regions", "words", "word_mask", "image", "sentence")))
+        terms["cluster"] = networks.clustering.loss(features, config.losses.temperature)
+    return terms, features
+
+
+def _contrastive_terms(embedded, config, levels, gather) -> dict:
+    losses, gammas = config.losses, (config.pretrain.gamma1, config.pretrain.gamma2,
+                                     config.pretrain.gamma3)
+
+    def pair_loss(visual, language):
+        return contrastive_loss(gather(visual), gather(language), losses.contrastive,
+                                losses.mms_margin, losses.temperature)
+
+    terms = {}
+    if "si_ss" in levels:
+        terms["si_ss"] = pair_loss(embedded["story_image"], embedded["story_sentence"])
+    if "i_s" in levels:
+        terms["i_s"] = pair_loss(_frames(embedded["image"]), _frames(embedded["sentence"]))
+    if "r_w" in levels or "sr_w" in levels:
+        regions, words, mask = (gather(embedded[key]) for key in ("regions", "words", "word_mask"))
+        if "r_w" in levels:
+            terms["r_w"] = word_region_loss(_frames(regions), _frames(words), _frames(mask),
+                                            *gammas)
+        if "sr_w" in levels:
+            terms["sr_w"] = story_region_word_loss(regions, words, mask, *gammas)
+    return terms
+
+
+def _frame_logits(discriminator, images, text):
+    """One logit per (frame, sentence) pair: [B, T]."""
+    frames = images.shape[1]
+    logits = discriminator({"images": _frames(images), "words": _frames(text["words"]),
+                            "word_mask": _frames(text["mask"])}, training=True)
+    return ops.reshape(logits, (-1, frames))
+
+
+def _frames(x):
+    """[B, T, ...] -> [B*T, ...]: the frames of all stories as one batch."""
+    return ops.reshape(x, (-1, *x.shape[2:]))

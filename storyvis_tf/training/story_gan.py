@@ -1,0 +1,292 @@
+"""The contrastive + clustering story GAN as a Keras model trained by `fit` (TensorFlow backend).
+
+`StoryGAN.train_step` is the whole GAN update, top to bottom, in the manner of the keras-io
+DCGAN: encode the sentences, generate the stories once, a discriminator step (Eq. 7-8), the
+clustering memory update, a generator step on the same fakes against the updated discriminator
+(Eq. 9-10, as the authors' loop does), and the metric trackers. The losses themselves are the
+backend-agnostic `gan_losses.discriminator_losses` / `generator_losses`; this module only does
+the TensorFlow plumbing: gradient tapes, tf.distribute, loss scaling.
+
+Distribution (tf.distribute.MirroredStrategy): one device and N replicas give the same update
+for the same global batch, because
+- every loss is divided by the number of replicas and the optimisers sum the replicas'
+  gradients; the per-example terms are replica means, the batch-coupled contrastive terms are
+  computed on the all-gathered global batch (see gan_losses);
+- the noise z of a story is drawn for the whole global batch from (seed, step) and each replica
+  takes its slice, so it does not depend on the replica count;
+- batch normalisation uses the global batch's statistics (`synchronized=True` on every
+  BatchNormalization layer when there is more than one replica);
+- the clustering memory stores the global batch (see clustering_memory).
+The generator's conditioning augmentation draws its noise inside the generator from a
+keras.random.SeedGenerator, which every replica advances identically: with N > 1 replicas the
+augmentation noise is not the single-device draw (and repeats across replicas).
+"""
+import contextlib
+
+import keras
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from storyvis_tf.models.discriminator import FusionDiscriminator
+from storyvis_tf.models.text_encoder import encode_stories
+from storyvis_tf.training import gan_losses
+from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
+                                                     rows_per_frame)
+from storyvis_tf.training.pretrained import build_encoders
+from storyvis_tf.training.run_dir import build_generator, generate_images
+
+PRECISION_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+ENCODERS = ("text_encoder", "image_encoder", "visual_head", "language_head")
+
+
+class StoryGAN(keras.Model):
+    """Text encoder (frozen), image encoder (frozen), generator, fusion discriminator, the
+    discriminator-owned projection heads f (visual) and g (language), and the clustering state
+    (None when config.losses.cluster is off).
+
+    call({"token_ids": [B, T, L], "noise": [B, noise_dim]}) -> story images [B, T, H, W, 3].
+    Train with `compile(d_optimizer, g_optimizer)` and `fit` on batches of
+    {"images", "token_ids"} (+ "labels" with generator.use_character_labels); see
+    `build_story_gan` for everything built and ready.
+    """
+
+    def __init__(self, config: ml_collections.ConfigDict, text_encoder, image_encoder, generator,
+                 discriminator, visual_head, language_head, clustering=None, **kwargs):
+        super().__init__(**kwargs)
+        if config.losses.cluster != (clustering is not None):
+            raise ValueError("StoryGAN needs a ClusteringMemory exactly when "
+                             "config.losses.cluster is on")
+        self.config = config
+        self.text_encoder, self.image_encoder = text_encoder, image_encoder
+        self.text_encoder.trainable = False
+        self.image_encoder.trainable = False
+        self.generator, self.discriminator = generator, discriminator
+        self.visual_head, self.language_head = visual_head, language_head
+        self.clustering = clustering
+        self.trackers = {f"{side}_{term}": keras.metrics.Mean(name=f"{side}_{term}")
+                         for side, terms in loss_term_names(config).items() for term in terms}
+
+    def compile(self, d_optimizer, g_optimizer, jit_compile=False):
+        # No `optimizer`: Keras' default would be an unused RMSprop that BackupAndRestore builds
+        # (slots for every weight) and checkpoints.
+        super().compile(optimizer=None, jit_compile=jit_compile)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def discriminator_variables(self):
+        """What the discriminator's optimiser trains: D and the projection heads f, g."""
+        return (self.discriminator.trainable_variables + self.visual_head.trainable_variables
+                + self.language_head.trainable_variables)
+
+    def call(self, inputs, training=False):
+        return generate_images(self.text_encoder, self.generator, inputs["token_ids"],
+                               inputs["noise"], inputs.get("labels"))
+
+    def build_networks(self, sentence_length: int, num_labels: int = 0) -> None:
+        """Creates every network's weights with an inference pass on a one-story dummy batch
+        (inference, so no batch-norm statistics or spectral-norm vectors move). num_labels: the
+        dataset's label count, needed with generator.use_character_labels."""
+        frames = self.config.data.frames_per_story
+        if self.config.generator.use_character_labels and num_labels < 1:
+            raise ValueError("generator.use_character_labels needs the dataset's number of "
+                             "labels (num_labels >= 1)")
+        text = encode_stories(self.text_encoder, ops.ones((1, frames, sentence_length),
+                                                          dtype="int32"))
+        story = {"labels": ops.zeros((1, frames, num_labels))}
+        noise = ops.zeros((1, self.config.generator.noise_dim))
+        images = self.generator(self.generator_inputs(story, text, noise),
+                                training=False)["images"]
+        gan_losses.embed_story(self, images, text, self.config.losses.story_image)
+        self.discriminator({"images": ops.reshape(images, (-1, *images.shape[2:])),
+                            "words": ops.reshape(text["words"], (-1, *text["words"].shape[2:])),
+                            "word_mask": ops.reshape(text["mask"], (-1, sentence_length))},
+                           training=False)
+        self.built = True
+
+    def train_step(self, batch):
+        text = encode_stories(self.text_encoder, batch["token_ids"], training=False)
+        noise = self._story_noise(tf.shape(batch["token_ids"])[0])
+        with tf.GradientTape() as generator_tape:
+            generated = self.generator(self.generator_inputs(batch, text, noise), training=True)
+
+        # Discriminator step (Eq. 7-8): real pairs train D and the heads f, g; fakes held fixed.
+        with tf.GradientTape() as discriminator_tape:
+            d_terms, real_features = gan_losses.discriminator_losses(
+                self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
+                gather=_gather_replicas)
+            d_loss = _replica_share(self.d_optimizer, d_terms["total"])
+        d_variables = self.discriminator_variables
+        self.d_optimizer.apply(discriminator_tape.gradient(d_loss, d_variables), d_variables)
+        if self.clustering is not None:
+            self.clustering.update(_gather_replicas(real_features))
+
+        # Generator step (Eq. 9-10 + KL): the same fakes against the updated discriminator.
+        with generator_tape:
+            g_terms = gan_losses.generator_losses(self, self.config, generated, text,
+                                                  gather=_gather_replicas)
+            g_loss = _replica_share(self.g_optimizer, g_terms["total"])
+        g_variables = self.generator.trainable_variables
+        self.g_optimizer.apply(generator_tape.gradient(g_loss, g_variables), g_variables)
+        return self._track(d=d_terms, g=g_terms)
+
+    def generator_inputs(self, batch, text, noise):
+        """The generator's input dict for a batch of stories, its encoded text and noise."""
+        inputs = {"noise": noise, "sentence": text["sentence"], "words": text["words"],
+                  "word_mask": text["mask"], "story": text["story"]}
+        if self.config.generator.use_character_labels:
+            inputs["labels"] = batch["labels"]
+        return inputs
+
+    def _story_noise(self, stories):
+        """z ~ N(0, I) for this replica's `stories`: drawn for the global batch from
+        (config.seed, step), this replica's slice taken, so neither the replica count nor a
+        resume changes a story's noise."""
+        context = tf.distribute.get_replica_context()
+        seed = tf.stack([tf.constant(self.config.seed, tf.int64),
+                         tf.cast(self.g_optimizer.iterations, tf.int64)])
+        noise = tf.random.stateless_normal(
+            [context.num_replicas_in_sync, stories, self.config.generator.noise_dim], seed=seed)
+        return tf.gather(noise, context.replica_id_in_sync_group)
+
+    def _track(self, **sides):
+        for side, terms in sides.items():
+            for term, value in terms.items():
+                self.trackers[f"{side}_{term}"].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def loss_term_names(config) -> dict[str, tuple[str, ...]]:
+    """The keys of `discriminator_losses` ("d") and `generator_losses` ("g") under `config`."""
+    losses = config.losses
+    contrastive = [key for key, switch in gan_losses.CONTRASTIVE_SWITCHES.items()
+                   if losses[switch]]
+    cluster = ("cluster",) if losses.cluster else ()
+    kl = ("kl",) if config.generator.conditioning_augmentation else ()
+    return {"d": ("gan", *contrastive, *cluster, "total"),
+            "g": ("gan", *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
+                  *cluster, *kl, "total")}
+
+
+def _gather_replicas(x):
+    """A replica's [n, ...] -> the global batch's [N, ...] (identity on one replica). The
+    all-gather's gradient sums the replicas' upstream gradients and hands each its slice."""
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync
+    if replicas == 1:
+        return x
+    gathered = (tf.cast(context.all_gather(tf.cast(x, tf.int32), axis=0), tf.bool)
+                if x.dtype == tf.bool else context.all_gather(x, axis=0))
+    # all_gather forgets the static shape, which the losses' reshapes need.
+    rows = None if x.shape[0] is None else x.shape[0] * replicas
+    return tf.ensure_shape(gathered, [rows, *x.shape[1:]])
+
+
+def _replica_share(optimizer, loss):
+    """What this replica differentiates of a global-batch loss: the loss divided by the replica
+    count (the optimiser sums the replicas' gradients), scaled for float16 by a
+    LossScaleOptimizer (`scale_loss` is the identity for a plain optimiser)."""
+    return optimizer.scale_loss(loss / tf.distribute.get_replica_context().num_replicas_in_sync)
+
+
+def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sentence_length: int,
+                    pretrained: dict | None = None, strategy=None,
+                    num_labels: int = 0) -> StoryGAN:
+    """Every network, the clustering state and both optimisers, created and built inside
+    `strategy.scope()` (default: the current strategy) under config.train.mixed_precision,
+    compiled and ready for `fit`.
+
+    pretrained: `training.pretrained.load_pretrained` output (text_encoder, image_encoder,
+    visual_head, language_head, centroids), created under the same strategy's scope; without
+    it the encoders and heads start from random weights (tests, smoke runs). Offline clustering
+    needs its centroids. num_labels: labels per frame in the data (generator.use_character_labels).
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if config.train.jit_compile and replicas > 1:
+        raise ValueError(f"train.jit_compile=True does not work with MirroredStrategy over "
+                         f"{replicas} replicas (Keras 3 / TF 2.21): set it to False")
+    if config.train.batch_size % replicas:
+        raise ValueError(f"train.batch_size = {config.train.batch_size} stories must divide "
+                         f"evenly over the {replicas} replicas")
+    with _dtype_policy(config.train.mixed_precision), strategy.scope():
+        networks = _networks(config, vocab_size, max_sentence_length, pretrained)
+        gan = StoryGAN(config, **networks, clustering=_clustering_memory(
+            config, networks["image_encoder"], max_sentence_length, pretrained))
+        gan.build_networks(max_sentence_length, num_labels)
+        gan.compile(d_optimizer=_adam(config.train.discriminator_learning_rate, config.train,
+                                      "discriminator_adam"),
+                    g_optimizer=_adam(config.train.generator_learning_rate, config.train,
+                                      "generator_adam"),
+                    jit_compile=config.train.jit_compile)
+        gan.d_optimizer.build(gan.discriminator_variables)
+        gan.g_optimizer.build(gan.generator.trainable_variables)
+    if replicas > 1:
+        for layer in gan._flatten_layers():
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.synchronized = True
+    return gan
+
+
+def _networks(config, vocab_size, max_sentence_length, pretrained) -> dict:
+    encoders = (build_encoders(config, vocab_size, config.data.image_size, max_sentence_length)
+                if pretrained is None else pretrained)
+    return {**{key: encoders[key] for key in ENCODERS},
+            "generator": build_generator(config),
+            "discriminator": FusionDiscriminator(config.discriminator,
+                                                 config.text_encoder.hidden_dim,
+                                                 config.data.image_size)}
+
+
+def _clustering_memory(config, image_encoder, sentence_length, pretrained):
+    if not config.losses.cluster:
+        return None
+    size = config.data.image_size
+    regions = image_encoder(ops.zeros((1, size, size, 3)))["regions"].shape[1]
+    kind = config.clustering.features
+    return ClusteringMemory(
+        config.clustering,
+        rows_per_batch=(config.train.batch_size * config.data.frames_per_story
+                        * rows_per_frame(kind)),
+        feature_dim=clustering_feature_dim(kind, regions, sentence_length,
+                                           config.image_encoder.dim),
+        seed=config.seed,
+        offline_centroids=None if pretrained is None else pretrained.get("centroids"),
+        name="clustering")
+
+
+def _adam(learning_rate, train, name):
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1=train.beta_1, beta_2=train.beta_2,
+                                      name=name)
+    if train.mixed_precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale")
+    return optimizer
+
+
+@contextlib.contextmanager
+def _dtype_policy(name):
+    """Layers created inside take `name` as their dtype policy; the global policy is restored."""
+    if name not in PRECISION_POLICIES:
+        raise ValueError(f"unknown train.mixed_precision {name!r}: expected one of "
+                         f"{PRECISION_POLICIES}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def parameter_counts(gan: StoryGAN) -> dict[str, int]:
+    """Trainable parameters of the generator and the discriminator (Table 1's columns) and of
+    the discriminator-owned projection heads (not in the paper's count)."""
+    def count(model):
+        return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+    return {"generator": count(gan.generator), "discriminator": count(gan.discriminator),
+            "projection_heads": count(gan.visual_head) + count(gan.language_head)}
