@@ -1,0 +1,55 @@
+"""Pretrain the text and image encoders (DAMSM or the paper's Eq. 6) and compute the offline
+clustering centroids.
+
+  python -m pipelines.pretrain --config=configs/default.py --data_dir=runs/data \\
+      --output_dir=runs/pretrain [--config.pretrain.epochs=N] [--overwrite]
+
+Rerunning an interrupted run with the same flags resumes it from its last finished epoch. At the
+end the retrieval figures on the val split are printed (they are also in OUTPUT/manifest.json).
+"""
+from absl import app, flags
+from ml_collections import config_flags
+
+from storyvis_tf.training.pretrain import PretrainArgumentError, run_pretrain
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "configs/default.py",
+    "Experiment config; its text_encoder, image_encoder, pretrain, losses and clustering "
+    "sections are used.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Output directory of pipelines.preprocess.")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the encoders, centroids and "
+                                  "manifest go (the --pretrained_dir of pipelines.train).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an earlier pretraining run "
+                               "(finished or interrupted) in --output_dir.")
+
+
+def retrieval_table(retrieval: dict) -> str:
+    """The manifest's retrieval figures as a text table, one row per level."""
+    columns = ("image_to_text_r@1", "image_to_text_r@5", "text_to_image_r@1",
+               "text_to_image_r@5", "r_precision")
+    lines = [f"retrieval on {retrieval['split']} ({retrieval['stories']} stories, "
+             f"{retrieval['space']} space; R-precision: 1 of {retrieval['r_precision_candidates']}"
+             f" candidates, chance {100 * retrieval['r_precision_chance']:.1f}%)",
+             f"{'level':<7}" + "".join(f"{name:>19}" for name in columns)]
+    for level in ("story", "frame"):
+        lines.append(f"{level:<7}" + "".join(f"{100 * retrieval[level][name]:>18.1f}%"
+                                             for name in columns))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    output_dir = _OUTPUT_DIR.value or ""
+    try:  # the arguments are checked before any work
+        manifest = run_pretrain(_CONFIG.value, _DATA_DIR.value or "", output_dir,
+                                overwrite=_OVERWRITE.value)
+    except PretrainArgumentError as error:
+        raise app.UsageError(str(error)) from None
+    print(f"wrote the pretrained encoders ({manifest['objective']}, {manifest['epochs']} "
+          f"epochs) and {manifest['centroids_shape'][0]} centroids to {output_dir}")
+    print(retrieval_table(manifest["retrieval"]))
+
+
+if __name__ == "__main__":
+    app.run(main)
