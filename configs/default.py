@@ -46,6 +46,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.pretrain.word_loss_weight = 5.0     # lambda
     c.pretrain.r_precision_candidates = 100
     c.pretrain.r_precision_trials = 10
+    # training fusion features the offline centroids see; bounds Ward clustering's O(n^2) memory
+    c.pretrain.centroid_instances = 10000
 
     # --- losses --------------------------------------------------------------------------------
     c.losses = ml_collections.ConfigDict()

@@ -76,7 +76,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     real_logits = _frame_logits(networks.discriminator, real_images, text)
     fake_logits = _frame_logits(networks.discriminator, fake_images, text)
     terms = {"gan": discriminator_gan_loss(real_logits, fake_logits)}
-    alignment, real_features = _alignment_terms(networks, config, real_images, text,
+    alignment, real_features = alignment_terms(networks, config, real_images, text,
                                                 CONTRASTIVE_SWITCHES, gather)
     terms.update(alignment)
     terms["total"] = _paper_objective(terms, config.losses.gan_weight)
@@ -92,7 +92,7 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     """
     images = generated["images"]
     terms = {"gan": generator_gan_loss(_frame_logits(networks.discriminator, images, text))}
-    alignment, _ = _alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
+    alignment, _ = alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
     terms.update(alignment)
     total = config.losses.generator_weight * _paper_objective(terms, config.losses.gan_weight)
     if "mu" in generated:
@@ -129,7 +129,7 @@ def _paper_objective(terms, gan_weight):
     return gan_weight * terms["gan"] + sum(value for key, value in terms.items() if key != "gan")
 
 
-def _alignment_terms(networks, config, images, text, levels, gather):
+def alignment_terms(networks, config, images, text, levels, gather):
     """The contrastive terms among `levels` that config.losses switches on, and the clustering
     term, of `images` paired with the batch's text. Returns (terms, clustering features or
     None)."""

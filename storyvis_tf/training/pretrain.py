@@ -47,16 +47,13 @@ from storyvis_tf.training import pretrained
 from storyvis_tf.training.clustering_memory import (ALGORITHMS, FEATURES, ClusteringMemory,
                                                     clustering_feature_dim, clustering_features,
                                                     rows_per_frame)
-from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, _alignment_terms,
+from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, alignment_terms,
                                              embed_story, single_replica)
 from storyvis_tf.training.run_dir import _read_json, _write_json
 
 OBJECTIVES = ("damsm", "eq6")
 DAMSM_TERMS = ("word", "sentence")
 CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
-# Clustering instances used for the offline centroids when the config does not say: bounds the
-# memory of Ward clustering (O(n^2)); the embedded dataset's 10,000 training frames all fit.
-DEFAULT_CENTROID_INSTANCES = 10_000
 
 
 class PretrainArgumentError(ValueError):
@@ -132,7 +129,7 @@ class EncoderPretrainer(keras.Model):
             terms, instances = self._damsm_terms(batch["images"], text, training), None
             total = self.config.pretrain.word_loss_weight * terms["word"] + terms["sentence"]
         else:
-            terms, instances = _alignment_terms(self, self.config, batch["images"], text,
+            terms, instances = alignment_terms(self, self.config, batch["images"], text,
                                                 CONTRASTIVE_SWITCHES, single_replica)
             total = sum(terms.values())
         return {**terms, "total": total}, instances
@@ -205,7 +202,7 @@ def offline_centroids(pretrainer: EncoderPretrainer, dataset: tf.data.Dataset,
 
     Returns (centroids, facts for the manifest: algorithm, features, instances, cluster sizes).
     """
-    limit = config.pretrain.get("centroid_instances", DEFAULT_CENTROID_INSTANCES)
+    limit = config.pretrain.centroid_instances
     instances = pretrainer.predict(dataset, verbose=0)["clustering"][:limit]
     k = config.clustering.k
     if len(instances) < k:
@@ -330,7 +327,7 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
                    keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD)),
                    *callbacks])
 
-    instance_batches = math.ceil(p.get("centroid_instances", DEFAULT_CENTROID_INSTANCES)
+    instance_batches = math.ceil(p.centroid_instances
                                  / (p.batch_size * frames
                                     * rows_per_frame(config.clustering.features)))
     centroids, clustering = offline_centroids(pretrainer, train.take(instance_batches), config)
