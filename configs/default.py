@@ -112,6 +112,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval.inception_weights = ""         # local InceptionV3 no-top weights file or TF-Hub handle
     c.eval.r2plus1d_weights = ""          # local R(2+1)D-18 weights file
     c.eval.num_samples = 0                # 0 = the whole split
+    c.eval.sample_stories = 8             # real-vs-generated PNG grids written
+    c.eval.statistics_cache_dir = ""      # reference statistics + domain networks; "" = DATA/eval_cache
     # dataset-trained fallback extractors (fid_domain / fsd_domain, character classifier)
     c.eval.domain_epochs = 10
     c.eval.domain_batch_size = 64

@@ -39,6 +39,7 @@ from keras import ops
 
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.evaluation.retrieval import r_precision, retrieval_recall
+from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.losses.clustering import assign_to_centroids, hierarchical_centroids, kmeans
 from storyvis_tf.losses.damsm import sentence_image_loss, word_region_loss
 from storyvis_tf.models.image_encoder import encode_story_frames
@@ -47,9 +48,8 @@ from storyvis_tf.training import pretrained
 from storyvis_tf.training.clustering_memory import (ALGORITHMS, FEATURES, ClusteringMemory,
                                                     clustering_feature_dim, clustering_features,
                                                     rows_per_frame)
-from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, alignment_terms,
-                                             embed_story, single_replica)
-from storyvis_tf.training.run_dir import _read_json, _write_json
+from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, alignment_terms, embed_story,
+                                             single_replica)
 
 OBJECTIVES = ("damsm", "eq6")
 DAMSM_TERMS = ("word", "sentence")
@@ -289,7 +289,7 @@ def check_pretrain_arguments(config: ml_collections.ConfigDict, data_dir: str, o
                                     "pretraining run; choose another output_dir or pass "
                                     "--overwrite")
     started = os.path.join(output_dir, pretrained.CONFIG)
-    if os.path.exists(started) and not overwrite and _read_json(started) != _as_json(config):
+    if os.path.exists(started) and not overwrite and read_json(started) != _as_json(config):
         raise PretrainArgumentError(f"{output_dir} holds an interrupted pretraining run with "
                                     f"another config ({started}): rerun with the same config to "
                                     "resume it, or pass --overwrite")
@@ -310,7 +310,7 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
     if overwrite:
         _remove_outputs(output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    _write_json(os.path.join(output_dir, pretrained.CONFIG), config.to_dict())
+    write_json(os.path.join(output_dir, pretrained.CONFIG), config.to_dict())
 
     keras.utils.set_random_seed(config.seed)
     vocabulary = load_vocabulary(data_dir)
@@ -339,7 +339,7 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
     pretrained.save_pretrained(output_dir, config, vocabulary, pretrainer.encoders, centroids,
                                manifest)
     shutil.rmtree(os.path.join(output_dir, CHECKPOINTS), ignore_errors=True)
-    return _read_json(os.path.join(output_dir, pretrained.MANIFEST))
+    return read_json(os.path.join(output_dir, pretrained.MANIFEST))
 
 
 def story_batches(data_dir: str, split: str, config: ml_collections.ConfigDict, *,

@@ -20,10 +20,11 @@ import keras
 import ml_collections
 import numpy as np
 
+from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.fusion import ProjectionHead
 from storyvis_tf.models.image_encoder import ImageEncoder
 from storyvis_tf.text.vocabulary import Vocabulary
-from storyvis_tf.training.run_dir import _read_json, _write_json, build_text_encoder
+from storyvis_tf.training.run_dir import build_text_encoder
 
 PRETRAIN_KIND = "storyvis_tf.pretrain_run"
 CONFIG, MANIFEST, VOCAB, CENTROIDS = "config.json", "manifest.json", "vocab.txt", "centroids.npy"
@@ -71,12 +72,12 @@ def save_pretrained(output_dir: str, config: ml_collections.ConfigDict, vocabula
     vocab_sha256 and centroids_shape are added here.
     """
     os.makedirs(output_dir, exist_ok=True)
-    _write_json(os.path.join(output_dir, CONFIG), config.to_dict())
+    write_json(os.path.join(output_dir, CONFIG), config.to_dict())
     vocabulary.save(os.path.join(output_dir, VOCAB))
     for name, filename in ENCODER_WEIGHTS.items():
         _weights_of(encoders[name], config).save_weights(os.path.join(output_dir, filename))
     np.save(os.path.join(output_dir, CENTROIDS), np.asarray(centroids, dtype=np.float32))
-    _write_json(os.path.join(output_dir, MANIFEST),
+    write_json(os.path.join(output_dir, MANIFEST),
                 {**manifest, "kind": PRETRAIN_KIND, "vocab_sha256": vocabulary.sha256(),
                  "centroids_shape": list(np.shape(centroids))})
 
@@ -104,7 +105,7 @@ def load_pretrained(pretrained_dir: str, config: ml_collections.ConfigDict,
             f"{pretrained_dir} is not a complete output of `python -m pipelines.pretrain`: "
             f"missing {', '.join(os.path.join(pretrained_dir, name) for name in missing)}")
     manifest_path = os.path.join(pretrained_dir, MANIFEST)
-    manifest = _read_json(manifest_path)
+    manifest = read_json(manifest_path)
     if not isinstance(manifest, dict) or manifest.get("kind") != PRETRAIN_KIND:
         kind = manifest.get("kind") if isinstance(manifest, dict) else None
         raise ValueError(f"{manifest_path} is not a pretraining-run manifest (kind {kind!r}, "
@@ -119,7 +120,7 @@ def load_pretrained(pretrained_dir: str, config: ml_collections.ConfigDict,
             f"(vocab_sha256 {manifest['vocab_sha256'][:12]}..., expected "
             f"{expected_vocab_sha256[:12]}...): pretrain on the same preprocessed data")
     _check_architecture(config, ml_collections.ConfigDict(
-        _read_json(os.path.join(pretrained_dir, CONFIG))), pretrained_dir)
+        read_json(os.path.join(pretrained_dir, CONFIG))), pretrained_dir)
 
     encoders = build_encoders(config, len(vocabulary), manifest["image_size"],
                               manifest["max_sentence_length"])

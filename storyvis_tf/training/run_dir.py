@@ -8,13 +8,13 @@ Layout written by `pipelines.train` (and by `save_generation_artifacts` alone in
   RUN/checkpoints/, RUN/tensorboard/, RUN/samples/, RUN/metrics.jsonl   training by-products
 Weights are `.weights.h5` built from the config, so they load under either Keras backend.
 """
-import json
 import os
 from typing import Any
 
 import keras
 import ml_collections
 
+from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.generator import StoryGenerator
 from storyvis_tf.models.text_encoder import TextEncoder
 from storyvis_tf.text.vocabulary import Vocabulary
@@ -61,13 +61,13 @@ def save_generation_artifacts(run_dir: str, config, vocabulary: Vocabulary, text
                               generator, manifest: dict[str, Any]) -> None:
     """Writes config, vocabulary, manifest and the two weight files (atomic per file)."""
     os.makedirs(run_dir, exist_ok=True)
-    _write_json(os.path.join(run_dir, CONFIG), config.to_dict())
+    write_json(os.path.join(run_dir, CONFIG), config.to_dict())
     vocabulary.save(os.path.join(run_dir, VOCAB))
     for model, name in ((text_encoder, TEXT_ENCODER_WEIGHTS), (generator, GENERATOR_WEIGHTS)):
         tmp = os.path.join(run_dir, "tmp-" + name)
         model.save_weights(tmp)
         os.replace(tmp, os.path.join(run_dir, name))
-    _write_json(os.path.join(run_dir, MANIFEST),
+    write_json(os.path.join(run_dir, MANIFEST),
                 {"kind": RUN_KIND, "vocab_sha256": vocabulary.sha256(), **manifest})
 
 
@@ -80,8 +80,8 @@ def load_run(run_dir: str):
         if not os.path.exists(os.path.join(run_dir, name)):
             raise FileNotFoundError(f"{os.path.join(run_dir, name)} not found: {run_dir} is not a "
                                     "complete run directory of pipelines.train")
-    config = ml_collections.ConfigDict(_read_json(os.path.join(run_dir, CONFIG)))
-    manifest = _read_json(os.path.join(run_dir, MANIFEST))
+    config = ml_collections.ConfigDict(read_json(os.path.join(run_dir, CONFIG)))
+    manifest = read_json(os.path.join(run_dir, MANIFEST))
     if manifest.get("kind") != RUN_KIND:
         raise ValueError(f"{os.path.join(run_dir, MANIFEST)} is not a training-run manifest")
     vocabulary = Vocabulary.load(os.path.join(run_dir, VOCAB))
@@ -94,14 +94,3 @@ def load_run(run_dir: str):
     generator.load_weights(os.path.join(run_dir, GENERATOR_WEIGHTS))
     return config, manifest, vocabulary, text_encoder, generator
 
-
-def _write_json(path: str, obj) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
-
-
-def _read_json(path: str):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)

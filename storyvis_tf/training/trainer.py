@@ -17,9 +17,10 @@ import tensorflow as tf
 
 import storyvis_tf
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
+from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.training import callbacks as run_callbacks
 from storyvis_tf.training.pretrained import load_pretrained
-from storyvis_tf.training.run_dir import CONFIG, MANIFEST, _read_json, _write_json
+from storyvis_tf.training.run_dir import CONFIG, MANIFEST
 from storyvis_tf.training.story_gan import StoryGAN, build_story_gan, parameter_counts
 
 CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
@@ -144,13 +145,13 @@ def prepare_run_dir(output_dir: str, config) -> None:
         raise ValueError(f"{output_dir} already holds a completed training run "
                          f"({os.path.join(output_dir, MANIFEST)}): train into a new --output_dir")
     if resuming and os.path.exists(config_path):
-        changed = _config_changes(_read_json(config_path), config)
+        changed = _config_changes(read_json(config_path), config)
         if changed:
             raise ValueError(f"{output_dir} holds an interrupted run of another config "
                              f"({', '.join(changed)} differ from {config_path}): resume it with "
                              "its own config or train into a new --output_dir")
     os.makedirs(output_dir, exist_ok=True)
-    _write_json(config_path, config.to_dict())
+    write_json(config_path, config.to_dict())
 
 
 def _config_changes(saved: dict, config) -> list[str]:

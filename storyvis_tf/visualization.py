@@ -1,0 +1,49 @@
+"""Pictures of stories for people: the sample grids of training, the data preview of the demo and
+the real-vs-generated grids of the evaluator all come from here."""
+import textwrap
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+_CELL = 128          # frames are enlarged (nearest) to at least this width
+_FONT_SIZE = 11
+_MARGIN = 4
+
+
+def story_grid(images: np.ndarray, sentences: list[list[str]]) -> np.ndarray:
+    """A picture of stories: one row per story, its frames left to right, each frame's sentence
+    printed under it.
+
+    images: uint8 [S, T, H, W, 3]; sentences: S lists of T strings. Returns uint8 [h, w, 3].
+    """
+    stories, frames, height, width = images.shape[:4]
+    scale = max(1, -(-_CELL // width))
+    cell_width, cell_height = width * scale, height * scale
+    font = ImageFont.load_default(size=_FONT_SIZE)
+    chars_per_line = max(8, int(cell_width / (0.55 * _FONT_SIZE)))
+    wrapped = [[textwrap.wrap(sentence, chars_per_line) or [""] for sentence in story]
+               for story in sentences]
+    line_height = _FONT_SIZE + 2
+    text_heights = [max(len(lines) for lines in story) * line_height for story in wrapped]
+    grid = Image.new("RGB", (frames * (cell_width + _MARGIN) + _MARGIN,
+                             sum(cell_height + h + 2 * _MARGIN for h in text_heights) + _MARGIN),
+                     "white")
+    draw = ImageDraw.Draw(grid)
+    top = _MARGIN
+    for story in range(stories):
+        for frame in range(frames):
+            left = _MARGIN + frame * (cell_width + _MARGIN)
+            picture = Image.fromarray(images[story, frame]).resize((cell_width, cell_height),
+                                                                   Image.NEAREST)
+            grid.paste(picture, (left, top))
+            for line, text in enumerate(wrapped[story][frame]):
+                draw.text((left, top + cell_height + _MARGIN + line * line_height), text,
+                          fill="black", font=font)
+        top += cell_height + text_heights[story] + 2 * _MARGIN
+    return np.asarray(grid)
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images in [-1, 1] -> uint8 [0, 255]."""
+    pixels = np.round((np.asarray(images, np.float32) + 1.0) * 127.5)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
