@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from storyvis_tf.evaluation.character_metrics import character_f1_and_frame_accuracy
 from storyvis_tf.evaluation.domain_features import train_frame_extractor, train_story_extractor
-from storyvis_tf.evaluation.inception import InceptionFeatures, to_signed_unit_range
+from storyvis_tf.evaluation.extractors import to_signed_unit_range
+from storyvis_tf.evaluation.inception import InceptionFeatures
 from storyvis_tf.evaluation.r2plus1d import (R2Plus1DFeatures, assign_torch_state_dict,
                                             build_r2plus1d_18, convert_torchvision_weights,
                                             midplanes)

@@ -23,7 +23,7 @@ import hashlib
 import keras
 import numpy as np
 
-from storyvis_tf.evaluation.inception import batched_features, to_signed_unit_range
+from storyvis_tf.evaluation.extractors import batched_features, to_signed_unit_range
 
 FID_DOMAIN = "fid_domain"
 FSD_DOMAIN = "fsd_domain"

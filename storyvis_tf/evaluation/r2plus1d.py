@@ -33,7 +33,7 @@ import os
 import keras
 import numpy as np
 
-from storyvis_tf.evaluation.inception import batched_features, build_with_weights
+from storyvis_tf.evaluation.extractors import batched_features, build_with_weights
 from storyvis_tf.evaluation.statistics_cache import fingerprint_path
 
 STAGE_CHANNELS = (64, 128, 256, 512)
