@@ -12,7 +12,6 @@
 A stage whose output is already complete is reused (rerun with --overwrite to start afresh);
 an interrupted pretrain or train stage resumes where it stopped.
 """
-import json
 import os
 import shutil
 
@@ -24,6 +23,7 @@ from storyvis_tf.data import loader
 from storyvis_tf.data.preprocess import run_preprocess
 from storyvis_tf.evaluation.evaluator import evaluate, summary_table
 from storyvis_tf.export.savedmodel import export_generator
+from storyvis_tf.json_files import read_json
 from storyvis_tf.training import pretrain, trainer
 from storyvis_tf.training.run_dir import GENERATOR_WEIGHTS
 from storyvis_tf.visualization import story_grid, to_uint8
@@ -63,8 +63,11 @@ def main(argv: list[str]) -> None:
     print(f"  decoded stories: {preview}")
 
     print(f"== 2/5 pretrain the text and image encoders -> {pretrain_dir}")
-    if not os.path.exists(os.path.join(pretrain_dir, "manifest.json")):
-        pretrain.run_pretrain(config, data_dir, pretrain_dir, verbose=2)
+    if os.path.exists(os.path.join(pretrain_dir, "manifest.json")):
+        pretrained = read_json(os.path.join(pretrain_dir, "manifest.json"))
+    else:
+        pretrained = pretrain.run_pretrain(config, data_dir, pretrain_dir, verbose=2)
+    print(pretrain.retrieval_table(pretrained["retrieval"]))
     config.train.pretrained_dir = pretrain_dir
 
     print(f"== 3/5 train the story GAN (short) -> {run_dir}")
@@ -81,8 +84,7 @@ def main(argv: list[str]) -> None:
 
     print(f"== 5/5 evaluate the exported model on the test split -> {eval_dir}")
     if os.path.exists(os.path.join(eval_dir, "metrics.json")):
-        with open(os.path.join(eval_dir, "metrics.json"), encoding="utf-8") as f:
-            report = json.load(f)
+        report = read_json(os.path.join(eval_dir, "metrics.json"))
     else:
         report = evaluate(version_dir, data_dir, "test", eval_dir, config,
                           pretrained_dir=pretrain_dir)

@@ -10,7 +10,7 @@ end the retrieval figures on the val split are printed (they are also in OUTPUT/
 from absl import app, flags
 from ml_collections import config_flags
 
-from storyvis_tf.training.pretrain import PretrainArgumentError, run_pretrain
+from storyvis_tf.training.pretrain import PretrainArgumentError, retrieval_table, run_pretrain
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "configs/default.py",
@@ -21,20 +21,6 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the encoders, centr
                                   "manifest go (the --pretrained_dir of pipelines.train).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an earlier pretraining run "
                                "(finished or interrupted) in --output_dir.")
-
-
-def retrieval_table(retrieval: dict) -> str:
-    """The manifest's retrieval figures as a text table, one row per level."""
-    columns = ("image_to_text_r@1", "image_to_text_r@5", "text_to_image_r@1",
-               "text_to_image_r@5", "r_precision")
-    lines = [f"retrieval on {retrieval['split']} ({retrieval['stories']} stories, "
-             f"{retrieval['space']} space; R-precision: 1 of {retrieval['r_precision_candidates']}"
-             f" candidates, chance {100 * retrieval['r_precision_chance']:.1f}%)",
-             f"{'level':<7}" + "".join(f"{name:>19}" for name in columns)]
-    for level in ("story", "frame"):
-        lines.append(f"{level:<7}" + "".join(f"{100 * retrieval[level][name]:>18.1f}%"
-                                             for name in columns))
-    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:

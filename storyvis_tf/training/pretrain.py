@@ -245,6 +245,20 @@ def evaluate_retrieval(pretrainer: EncoderPretrainer, dataset: tf.data.Dataset,
                             embedded["sentence"].reshape(-1, dim))}
 
 
+def retrieval_table(retrieval: dict) -> str:
+    """The manifest's retrieval figures as a text table, one row per level."""
+    columns = ("image_to_text_r@1", "image_to_text_r@5", "text_to_image_r@1",
+               "text_to_image_r@5", "r_precision")
+    lines = [f"retrieval on {retrieval['split']} ({retrieval['stories']} stories, "
+             f"{retrieval['space']} space; R-precision: 1 of {retrieval['r_precision_candidates']}"
+             f" candidates, chance {100 * retrieval['r_precision_chance']:.1f}%)",
+             f"{'level':<7}" + "".join(f"{name:>19}" for name in columns)]
+    for level in ("story", "frame"):
+        lines.append(f"{level:<7}" + "".join(f"{100 * retrieval[level][name]:>18.1f}%"
+                                             for name in columns))
+    return "\n".join(lines)
+
+
 def check_pretrain_arguments(config: ml_collections.ConfigDict, data_dir: str, output_dir: str,
                              overwrite: bool = False) -> dict[str, Any]:
     """Raises PretrainArgumentError when the arguments cannot give a run; returns the data
@@ -384,3 +398,4 @@ def _remove_outputs(output_dir):
         path = os.path.join(output_dir, name)
         if os.path.exists(path):
             os.remove(path)
+
