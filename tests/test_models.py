@@ -228,6 +228,35 @@ def test_conditioning_augmentation():
                                rtol=1e-6)
 
 
+def test_conditioning_augmentation_uses_the_noise_it_is_given():
+    layer = ConditioningAugmentation(4, seed=3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 7)).astype("float32")
+    noise, other = rng.normal(size=(2, 5, 4)).astype("float32")
+    given = layer(x, noise=noise, training=True)
+    np.testing.assert_allclose(
+        given["condition"], given["mu"] + np.exp(0.5 * np.asarray(given["logvar"])) * noise,
+        rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(layer(x, noise=noise, training=True)["condition"],
+                                  given["condition"])
+    assert max_abs_diff(layer(x, noise=other, training=True)["condition"],
+                        given["condition"]) > 1e-3
+    np.testing.assert_array_equal(layer(x, noise=noise)["condition"], given["mu"])
+    with pytest.raises(ValueError, match=r"condition noise must be \[N, 4\]"):
+        layer(x, noise=noise[:, :3], training=True)
+
+
+def test_generator_condition_noise_decides_the_training_images(models_32):
+    generator = models_32[0]
+    inputs = generator_inputs()
+    noise, other = np.random.default_rng(1).normal(size=(2, B, 5)).astype("float32")
+    images = generator({**inputs, "condition_noise": noise}, training=True)["images"]
+    again = generator({**inputs, "condition_noise": noise}, training=True)["images"]
+    np.testing.assert_array_equal(again, images)
+    assert max_abs_diff(generator({**inputs, "condition_noise": other},
+                                  training=True)["images"], images) > 1e-4
+
+
 # --- generator --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size,attention", [(32, "bwsa"), (64, "wsa"), (32, "none")])

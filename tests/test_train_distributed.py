@@ -1,6 +1,7 @@
 """Training under tf.distribute and resuming: one device and two replicas (the two logical CPUs
 of tests/conftest.py) give the same update for the same global batch, and an interrupted fit
-resumes with the model, the clustering state and both optimisers' state."""
+resumes with the model, the clustering state and both optimisers' state and redoes the lost
+step exactly."""
 import keras
 import numpy as np
 import pytest
@@ -27,10 +28,10 @@ def _equivalence_config():
     config = tiny_config(batch_size=4)
     # The clustering memory holds one batch and is re-clustered after every batch, so the
     # generator's clustering term acts from the first step and the discriminator's from the
-    # second. Conditioning augmentation is off: its noise comes from a SeedGenerator inside the
-    # generator, which every replica advances alike, so it cannot match the one-device draw.
+    # second. Conditioning augmentation is on: its noise, like z, must be drawn for the global
+    # batch and sliced per replica, not by each replica alike.
     config.clustering.update(memory_batches=1, every_n_batches=1)
-    config.generator.conditioning_augmentation = False
+    config.generator.conditioning_augmentation = True
     return config
 
 
@@ -79,11 +80,19 @@ class _InterruptAtSecondEpoch(keras.callbacks.Callback):
 
 
 class _StateAt(keras.callbacks.Callback):
-    """Records the full training state at the end of the first epoch or at the start of fit."""
+    """Records the full training state at the end of the first epoch, at the start of fit or
+    after the first step of the second epoch."""
 
     def __init__(self, moment):
         super().__init__()
         self.moment, self.state, self.iterations = moment, None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.moment == "second_epoch_first_step" and self.epoch == 1 and batch == 0:
+            self._record()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.moment == "first_epoch_end" and epoch == 0:
@@ -109,18 +118,19 @@ def test_interrupted_fit_resumes_with_both_optimizer_states(tmp_path):
     keras.utils.set_random_seed(0)
     first = build_story_gan(config, VOCAB, LENGTH)
     first.run_eagerly = True
-    saved = _StateAt("first_epoch_end")
+    saved, lost_step = _StateAt("first_epoch_end"), _StateAt("second_epoch_first_step")
     with pytest.raises(RuntimeError, match="interrupted"):
         first.fit(batches, epochs=2, verbose=0, shuffle=False, callbacks=[
-            keras.callbacks.BackupAndRestore(backup), saved, _InterruptAtSecondEpoch()])
+            keras.callbacks.BackupAndRestore(backup), saved, lost_step,
+            _InterruptAtSecondEpoch()])
     assert int(first.g_optimizer.iterations.numpy()) == 3   # 2 steps + 1 of the lost epoch
 
     keras.utils.set_random_seed(1)   # other initial weights: everything must come from the backup
     second = build_story_gan(config, VOCAB, LENGTH)
     second.run_eagerly = True
-    restored = _StateAt("train_begin")
+    restored, redone_step = _StateAt("train_begin"), _StateAt("second_epoch_first_step")
     history = second.fit(batches, epochs=2, verbose=0, shuffle=False, callbacks=[
-        keras.callbacks.BackupAndRestore(backup), restored])
+        keras.callbacks.BackupAndRestore(backup), restored, redone_step])
 
     assert len(restored.state) == len(saved.state)
     for (path, value), (_, restored_value) in zip(saved.state, restored.state):
@@ -129,3 +139,8 @@ def test_interrupted_fit_resumes_with_both_optimizer_states(tmp_path):
     assert len(history.history["g_total"]) == 1                 # only the second epoch ran
     assert int(second.d_optimizer.iterations.numpy()) == 4
     assert int(second.g_optimizer.iterations.numpy()) == 4
+    # The redone step is the lost one bit for bit: its noise (z and the conditioning
+    # augmentation's) comes from (seed, step), not from random state outside the backup.
+    assert redone_step.iterations == lost_step.iterations == (3, 3)
+    for (path, value), (_, redone) in zip(lost_step.state, redone_step.state):
+        np.testing.assert_array_equal(redone, value, err_msg=path)

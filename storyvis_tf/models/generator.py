@@ -112,8 +112,8 @@ class StoryGenerator(keras.Model):
     use_character_labels, frame_gru), the image size, frames per story and the text feature size.
 
     call({"noise": [B, noise_dim], "sentence": [B, T, D], "words": [B, T, L, D],
-          "word_mask": bool [B, T, L], "story": [B, D], and "labels": [B, T, C] when
-          use_character_labels}, training) ->
+          "word_mask": bool [B, T, L], "story": [B, D], "labels": [B, T, C] when
+          use_character_labels, optionally "condition_noise": [B, condition_dim]}, training) ->
     {"images": float32 [B, T, H, W, 3] in [-1, 1],
      "relations": {resolution: float32 [B*T, r*r, L]} for each attention stage (empty when
                    attention is "none"),
@@ -122,9 +122,13 @@ class StoryGenerator(keras.Model):
 
     attention "none" removes the attention stages and their residual blocks (the paper's
     "w/o BWSA" ablation, Table 4). Without conditioning augmentation the story vector itself is
-    the condition. With frame_gru (the authors' code, not the paper) a GRU with text_dim units runs
-    over the story's frames on [noise, sentence, labels] and its outputs replace them as the
-    per-frame code, so each frame also sees the sentences before it.
+    the condition. "condition_noise" (standard normal) is the augmentation's reparameterisation
+    noise in training; StoryGAN.train_step passes it, drawn for the global batch, so that the
+    update does not depend on the replica count. Without it the ConditioningAugmentation layer
+    draws its own (standalone training-mode calls); it is unused at inference and without
+    augmentation. With frame_gru (the authors' code, not the paper) a GRU with text_dim units
+    runs over the story's frames on [noise, sentence, labels] and its outputs replace them as
+    the per-frame code, so each frame also sees the sentences before it.
     """
 
     def __init__(self, config, image_size: int, frames_per_story: int, text_dim: int, **kwargs):
@@ -170,7 +174,8 @@ class StoryGenerator(keras.Model):
         outputs = {}
         condition = inputs["story"]
         if self.conditioning is not None:
-            augmented = self.conditioning(condition, training=training)
+            augmented = self.conditioning(condition, noise=inputs.get("condition_noise"),
+                                          training=training)
             condition = augmented["condition"]
             outputs.update(mu=augmented["mu"], logvar=augmented["logvar"])
 

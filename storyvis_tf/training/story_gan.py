@@ -12,14 +12,12 @@ for the same global batch, because
 - every loss is divided by the number of replicas and the optimisers sum the replicas'
   gradients; the per-example terms are replica means, the batch-coupled contrastive terms are
   computed on the all-gathered global batch (see gan_losses);
-- the noise z of a story is drawn for the whole global batch from (seed, step) and each replica
-  takes its slice, so it does not depend on the replica count;
+- the noise z of a story and the reparameterisation noise of its conditioning augmentation are
+  drawn for the whole global batch from (seed, step) and each replica takes its slice, so they
+  depend neither on the replica count nor on whether the run was resumed;
 - batch normalisation uses the global batch's statistics (`synchronized=True` on every
   BatchNormalization layer when there is more than one replica);
 - the clustering memory stores the global batch (see clustering_memory).
-The generator's conditioning augmentation draws its noise inside the generator from a
-keras.random.SeedGenerator, which every replica advances identically: with N > 1 replicas the
-augmentation noise is not the single-device draw (and repeats across replicas).
 """
 import contextlib
 
@@ -39,6 +37,8 @@ from storyvis_tf.training.run_dir import build_generator, generate_images
 
 PRECISION_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 ENCODERS = ("text_encoder", "image_encoder", "visual_head", "language_head")
+# Independent random streams of a training step, folded into its (seed, step) key.
+_NOISE_STREAM, _CONDITION_NOISE_STREAM = 0, 1
 
 
 class StoryGAN(keras.Model):
@@ -111,9 +111,15 @@ class StoryGAN(keras.Model):
 
     def train_step(self, batch):
         text = encode_stories(self.text_encoder, batch["token_ids"], training=False)
-        noise = self._story_noise(tf.shape(batch["token_ids"])[0])
+        stories = tf.shape(batch["token_ids"])[0]
+        generator = self.config.generator
+        noise = self._story_normal(stories, generator.noise_dim, _NOISE_STREAM)
+        condition_noise = (self._story_normal(stories, generator.condition_dim,
+                                              _CONDITION_NOISE_STREAM)
+                           if generator.conditioning_augmentation else None)
         with tf.GradientTape() as generator_tape:
-            generated = self.generator(self.generator_inputs(batch, text, noise), training=True)
+            generated = self.generator(
+                self.generator_inputs(batch, text, noise, condition_noise), training=True)
 
         # Discriminator step (Eq. 7-8): real pairs train D and the heads f, g; fakes held fixed.
         with tf.GradientTape() as discriminator_tape:
@@ -135,23 +141,27 @@ class StoryGAN(keras.Model):
         self.g_optimizer.apply(generator_tape.gradient(g_loss, g_variables), g_variables)
         return self._track(d=d_terms, g=g_terms)
 
-    def generator_inputs(self, batch, text, noise):
-        """The generator's input dict for a batch of stories, its encoded text and noise."""
+    def generator_inputs(self, batch, text, noise, condition_noise=None):
+        """The generator's input dict for a batch of stories, its encoded text, its noise z and,
+        optionally, the conditioning augmentation's noise (else the generator draws its own)."""
         inputs = {"noise": noise, "sentence": text["sentence"], "words": text["words"],
                   "word_mask": text["mask"], "story": text["story"]}
         if self.config.generator.use_character_labels:
             inputs["labels"] = batch["labels"]
+        if condition_noise is not None:
+            inputs["condition_noise"] = condition_noise
         return inputs
 
-    def _story_noise(self, stories):
-        """z ~ N(0, I) for this replica's `stories`: drawn for the global batch from
-        (config.seed, step), this replica's slice taken, so neither the replica count nor a
-        resume changes a story's noise."""
+    def _story_normal(self, stories, dim, stream):
+        """N(0, I) [stories, dim] for this replica's `stories`: drawn for the global batch from
+        (config.seed, step) and `stream`, this replica's slice taken, so neither the replica
+        count nor a resume changes a story's draw."""
         context = tf.distribute.get_replica_context()
         seed = tf.stack([tf.constant(self.config.seed, tf.int64),
                          tf.cast(self.g_optimizer.iterations, tf.int64)])
         noise = tf.random.stateless_normal(
-            [context.num_replicas_in_sync, stories, self.config.generator.noise_dim], seed=seed)
+            [context.num_replicas_in_sync, stories, dim],
+            seed=tf.random.experimental.stateless_fold_in(seed, stream))
         return tf.gather(noise, context.replica_id_in_sync_group)
 
     def _track(self, **sides):
