@@ -24,7 +24,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 
 import keras
 import numpy as np
@@ -32,6 +31,7 @@ import tensorflow as tf
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks.timing import timed
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.data.preprocess import run_preprocess
 from storyvis_tf.evaluation.evaluator import evaluate
@@ -49,19 +49,11 @@ _OUTPUT = flags.DEFINE_string("output", "benchmarks/results/generation_throughpu
 
 
 def _median_rate(call, count: int, repeats: int, unit: str, warm_up: bool = True) -> dict:
-    """`count` items per call: items/s from the median wall time of `repeats` calls, and the
-    median process CPU time (it moves less than wall time on a shared machine)."""
-    if warm_up:
-        call()
-    seconds, cpu_seconds = [], []
-    for _ in range(repeats):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        call()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu_start)
-    median, median_cpu = statistics.median(seconds), statistics.median(cpu_seconds)
-    return {f"{unit}_per_s": count / median, f"{unit}_per_cpu_s": count / median_cpu,
-            "median_s": median, "runs_s": seconds, "median_process_cpu_s": median_cpu}
+    """`count` items per call: items/s from the median wall time of `repeats` calls, and per
+    second of process CPU time."""
+    timing = timed(call, repeats, warmup=int(warm_up))
+    return {f"{unit}_per_s": count / timing["median_s"],
+            f"{unit}_per_cpu_s": count / timing["median_process_cpu_s"], **timing}
 
 
 def _generation(model, text_encoder, generator, test: dict, batch_size: int, noise_dim: int,

@@ -14,16 +14,15 @@ Figures are medians over --repeats runs; the JSON records the machine and the co
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from benchmarks.timing import timed
 from storyvis_tf.data import schema
 from storyvis_tf.data.loader import load_dataset
 from storyvis_tf.data.preprocess import DEFAULT_RUNNER_ARGS, preprocess
@@ -42,17 +41,9 @@ _OUTPUT = flags.DEFINE_string("output", "benchmarks/results/preprocess_throughpu
 
 
 def _median_rate(run, count: int, repeats: int) -> dict:
-    """Runs `run()` `repeats` times; stories/s from the median wall time. The process CPU time
-    (all threads of this process) is kept too: on a shared machine it moves less than wall time."""
-    seconds, cpu_seconds = [], []
-    for _ in range(repeats):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        run()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu_start)
-    median = statistics.median(seconds)
-    return {"stories_per_s": count / median, "median_s": median, "runs_s": seconds,
-            "median_process_cpu_s": statistics.median(cpu_seconds)}
+    """Runs `run()` `repeats` times; stories/s from the median wall time."""
+    timing = timed(run, repeats)
+    return {"stories_per_s": count / timing["median_s"], **timing}
 
 
 def _loop_preprocess(reader: SyntheticReader, path: str) -> None:

@@ -22,9 +22,7 @@ The JSON records the machine, its load average (the figures move with other load
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 
 import jax
 import numpy as np
@@ -33,6 +31,7 @@ from absl import app, flags
 from jax._src.lib import xla_client
 from ml_collections import config_flags
 
+from benchmarks.timing import timed
 from storyvis_tf.training.story_gan import build_story_gan
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Experiment config.")
@@ -55,20 +54,6 @@ def random_batch(config) -> dict:
             "labels": tf.zeros((stories, frames, 1))}
 
 
-def timed(call, warmup: int, repeats: int) -> dict:
-    """Median wall and process-CPU seconds of `repeats` calls after `warmup` calls."""
-    for _ in range(warmup):
-        call()
-    seconds, cpu_seconds = [], []
-    for _ in range(repeats):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        call()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu_start)
-    return {"median_seconds": statistics.median(seconds), "all_seconds": seconds,
-            "median_cpu_seconds": statistics.median(cpu_seconds)}
-
-
 def xla_flops(function, *args) -> dict:
     """XLA HloCostAnalysis of `function(*args)` (module docstring)."""
     hlo = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)(stage="hlo")
@@ -82,7 +67,7 @@ def matmul_flops_per_second(size: int, warmup: int, repeats: int) -> float:
     a = tf.random.stateless_normal((size, size), seed=(0, 0))
     b = tf.random.stateless_normal((size, size), seed=(0, 1))
     matmul = tf.function(lambda: tf.reduce_sum(a @ b))   # the sum forces the product to run
-    return 2 * size ** 3 / timed(lambda: matmul().numpy(), warmup, repeats)["median_seconds"]
+    return 2 * size ** 3 / timed(lambda: matmul().numpy(), repeats, warmup)["median_s"]
 
 
 def main(argv: list[str]) -> None:
@@ -92,12 +77,12 @@ def main(argv: list[str]) -> None:
     batch = random_batch(config)
     gan = build_story_gan(config, _VOCAB_SIZE, config.data.max_sentence_length, num_labels=1)
     train_step = tf.function(gan.train_step, jit_compile=config.train.jit_compile)
-    step = timed(lambda: {k: v.numpy() for k, v in train_step(batch).items()}, _WARMUP.value,
-                 _STEPS.value)
+    step = timed(lambda: {k: v.numpy() for k, v in train_step(batch).items()}, _STEPS.value,
+                 _WARMUP.value)
     stories = config.train.batch_size
-    step["stories_per_second"] = stories / step["median_seconds"]
+    step["stories_per_second"] = stories / step["median_s"]
     cost = xla_flops(gan.train_step, batch)
-    achieved = cost["flops"] / step["median_seconds"]
+    achieved = cost["flops"] / step["median_s"]
     matmul = matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5)
     result = {
         "command": " ".join(["python -m benchmarks.train_step_throughput", *sys.argv[1:]]),
@@ -128,7 +113,7 @@ def main(argv: list[str]) -> None:
     with open(_OUTPUT.value, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
     print(json.dumps({"stories_per_second": step["stories_per_second"],
-                      "median_step_seconds": step["median_seconds"],
+                      "median_step_seconds": step["median_s"],
                       "gflops_per_step": cost["flops"] / 1e9,
                       "achieved_gflops_per_second": achieved / 1e9,
                       "matmul_gflops_per_second": matmul / 1e9,
