@@ -2,8 +2,6 @@
 import json
 import math
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -15,9 +13,9 @@ from storyvis_tf.data.preprocess import run_preprocess
 from storyvis_tf.evaluation.evaluator import METRICS_FILE, EvaluateArgumentError, evaluate
 from storyvis_tf.export.savedmodel import export_generator
 from storyvis_tf.training import pretrained, run_dir
+from tests.pipeline_cli import run_pipeline
 
 pytestmark = pytest.mark.slow
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def eval_config(cache_dir):
@@ -114,9 +112,7 @@ def test_existing_output_is_not_overwritten(setup, tmp_path):
 
 
 def test_cli_names_a_missing_model(tmp_path):
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.evaluate", f"--model={tmp_path / 'no_model' / '1'}",
-         f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path / 'eval'}"],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
+    completed = run_pipeline("evaluate", f"--model={tmp_path / 'no_model' / '1'}",
+                             f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path / 'eval'}", timeout=300)
     assert completed.returncode != 0
     assert "no_model/1 does not exist" in completed.stderr

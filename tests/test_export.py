@@ -16,8 +16,8 @@ from storyvis_tf.evaluation.evaluator import EvaluateArgumentError, check_model_
 from storyvis_tf.export import savedmodel
 from storyvis_tf.text.vocabulary import PAD_ID, UNK_ID, Vocabulary, tokenize
 from storyvis_tf.training import run_dir
+from tests.pipeline_cli import run_pipeline
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_SENTENCE_LENGTH = 6
 FRAMES = smoke.get_config().data.frames_per_story
 # Two stories: OOV words, U+FFFD, punctuation, digits, accents, non-Latin case, an empty sentence,
@@ -205,9 +205,7 @@ def test_vocabulary_mismatch_with_the_data_is_refused(exported):
 
 
 def test_cli_names_a_missing_run_dir(tmp_path):
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.export", f"--run_dir={tmp_path / 'absent_run'}",
-         f"--export_dir={tmp_path / 'export'}"],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
+    completed = run_pipeline("export", f"--run_dir={tmp_path / 'absent_run'}",
+                             f"--export_dir={tmp_path / 'export'}", timeout=300)
     assert completed.returncode != 0
     assert "absent_run does not exist" in completed.stderr

@@ -5,8 +5,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import ml_collections
 import numpy as np
@@ -24,8 +22,8 @@ from storyvis_tf.data.preprocess import (PreprocessArgumentError, pipeline_optio
 from storyvis_tf.data.readers.base import StoryReader
 from storyvis_tf.data.story import Story, StoryRef
 from storyvis_tf.text.vocabulary import UNK_ID, Vocabulary
+from tests.pipeline_cli import run_pipeline
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 8
 GOOD = {"train": 4, "val": 2, "test": 2}
 # story id -> (kind of fault, split, stage, exception, words of the reason)
@@ -252,9 +250,7 @@ def test_missing_output_dir_and_existing_manifest_are_refused(preprocessed):
 
 
 def _cli(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "pipelines.preprocess", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=300)
+    return run_pipeline("preprocess", *args, timeout=300)
 
 
 @pytest.mark.slow

@@ -2,8 +2,6 @@
 load_pretrained, an interrupted run resumes, the CLI checks its flags and prints retrieval."""
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -17,8 +15,8 @@ from storyvis_tf.training.pretrain import (CHECKPOINTS, EncoderPretrainer, Pretr
                                            build_pretrainer, check_pretrain_arguments,
                                            evaluate_retrieval, objective_terms,
                                            offline_centroids, run_pretrain, story_batches)
+from tests.pipeline_cli import run_pipeline
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN_STORIES, VAL_STORIES, BATCH = 16, 8, 4
 STEPS_PER_EPOCH = TRAIN_STORIES // BATCH
 
@@ -269,10 +267,8 @@ def test_interrupted_run_resumes_from_its_last_epoch(data_dir, tmp_path):
 def test_cli_writes_the_run_and_prints_retrieval(data_dir, tmp_path):
     config = tiny_config("damsm")
     output = str(tmp_path / "pretrain")
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.pretrain", f"--data_dir={data_dir}",
-         f"--output_dir={output}", *config_overrides(config)],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_pipeline("pretrain", f"--data_dir={data_dir}", f"--output_dir={output}",
+                          *config_overrides(config))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "retrieval on val (8 stories" in result.stdout
     assert "r_precision" in result.stdout
@@ -300,10 +296,8 @@ def test_cli_writes_the_run_and_prints_retrieval(data_dir, tmp_path):
 
 
 def test_cli_rejects_a_directory_without_a_manifest(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.pretrain", f"--data_dir={tmp_path}",
-         f"--output_dir={tmp_path / 'out'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = run_pipeline("pretrain", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}",
+                          timeout=300)
     assert result.returncode != 0
     assert f"{tmp_path}/manifest.json not found" in result.stderr
     assert not os.path.exists(tmp_path / "out")

@@ -2,10 +2,6 @@
 a run directory that later stages can load, a sample grid and the metrics log; and the checks
 made before any training."""
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,8 +11,7 @@ from configs import smoke
 from storyvis_tf.data.preprocess import run_preprocess
 from storyvis_tf.training.run_dir import generate_images, load_run
 from storyvis_tf.training.trainer import prepare_run_dir
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from tests.pipeline_cli import run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +24,7 @@ def preprocessed(tmp_path_factory):
 
 
 def _train(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "pipelines.train", "--config=configs/smoke.py",
-                           *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return run_pipeline("train", "--config=configs/smoke.py", *args)
 
 
 @pytest.mark.slow
