@@ -33,6 +33,7 @@ from ml_collections import config_flags
 
 from benchmarks.timing import timed
 from storyvis_tf.training.story_gan import build_story_gan
+from storyvis_tf.training.trainer import training_features
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Experiment config.")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed train steps first (the first one traces).")
@@ -47,11 +48,12 @@ def random_batch(config) -> dict:
     rng = np.random.default_rng(0)
     stories, frames = config.train.batch_size, config.data.frames_per_story
     size, length = config.data.image_size, config.data.max_sentence_length
-    return {"images": tf.constant(rng.uniform(-1, 1, (stories, frames, size, size, 3)),
-                                  tf.float32),
-            "token_ids": tf.constant(rng.integers(1, _VOCAB_SIZE, (stories, frames, length)),
-                                     tf.int32),
-            "labels": tf.zeros((stories, frames, 1))}
+    return training_features(
+        {"images": tf.constant(rng.uniform(-1, 1, (stories, frames, size, size, 3)),
+                               tf.float32),
+         "token_ids": tf.constant(rng.integers(1, _VOCAB_SIZE, (stories, frames, length)),
+                                  tf.int32),
+         "labels": tf.zeros((stories, frames, 1))}, config)
 
 
 def xla_flops(function, *args) -> dict:

@@ -61,8 +61,13 @@ def get_config() -> ml_collections.ConfigDict:
     c.losses.cluster = True                      # Eq. 4-5
     c.losses.story_image = "feature_mean"        # feature_mean (paper) | pixel_mean (authors' code)
     c.losses.gan_weight = 1.0
+    # GAN-INT-CLS: real frames with another story's sentences are negatives of D's conditional
+    # logit (not in the paper)
+    c.losses.mismatched_pairs = True
+    c.losses.unconditional_weight = 1.0   # StackGAN++ joint loss (joint discriminator only)
     c.losses.kl_weight = 1.0
     c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
+    c.losses.generator_alignment_weight = 1.0   # G's contrastive + cluster terms vs its GAN term
 
     c.clustering = ml_collections.ConfigDict()
     c.clustering.mode = "online"          # online | offline (pretrained, frozen centroids)
@@ -88,6 +93,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.discriminator = ml_collections.ConfigDict()
     c.discriminator.base_channels = 32    # paper code: 124
     c.discriminator.spectral_norm = True
+    # joint: image trunk, unconditional + fusion-conditioned logits (ours, README reproduction
+    # notes) | fusion: the fusion map only (the paper, Sec. 3.4; configs/paper_pororo.py)
+    c.discriminator.architecture = "joint"
+    c.discriminator.batch_norm = False    # authors' code: True (batch norm after the first block)
 
     # --- GAN training ---------------------------------------------------------------------------
     c.train = ml_collections.ConfigDict()

@@ -1,8 +1,8 @@
 """Demo: the full method (every loss term, online K-means, BWSA) trained for a few minutes on a
 laptop CPU, for the README walk-through: 32x32 frames, half the default generator and
-discriminator widths, 200 embedded synthetic training stories (100 val, 100 test), 4 epochs. The samples show
-coloured layouts, not finished pictures; configs/default.py is the CPU-scale experiment and
-configs/paper_pororo.py the paper's."""
+discriminator widths, 200 embedded synthetic training stories (100 val, 100 test), 4 epochs.
+The samples show coloured layouts, not finished pictures; configs/synthetic_cpu.py is the
+30-minute CPU experiment and configs/paper_pororo.py the paper's."""
 from configs import default
 
 

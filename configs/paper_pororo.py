@@ -37,8 +37,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.generator.residual_blocks = 4
     c.generator.use_character_labels = False   # the authors' code feeds them; the paper does not
 
+    c.discriminator.architecture = "fusion"   # the paper's fusion-map-only discriminator
+    c.discriminator.batch_norm = True         # after the first block, as the authors' code
     c.discriminator.base_channels = 124
     c.discriminator.spectral_norm = True
+    c.losses.mismatched_pairs = False
 
     c.train.epochs = 240
     c.train.batch_size = 8                # stories; image batch 40

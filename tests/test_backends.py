@@ -26,7 +26,7 @@ def worker(directory: str, reference: str = "") -> None:
     from keras import ops
 
     from configs import default
-    from storyvis_tf.models.discriminator import FusionDiscriminator
+    from storyvis_tf.models.discriminator import build_discriminator
     from storyvis_tf.models.generator import StoryGenerator
     from storyvis_tf.models.image_encoder import ImageEncoder
     from storyvis_tf.models.text_encoder import TextEncoder, encode_stories
@@ -40,7 +40,7 @@ def worker(directory: str, reference: str = "") -> None:
     models = {"text_encoder": TextEncoder(20, 6, dim, 0.1),
               "image_encoder": ImageEncoder("compact", dim, 4),
               "generator": StoryGenerator(c.generator, size, frames, dim),
-              "discriminator": FusionDiscriminator(c.discriminator, dim, size)}
+              "discriminator": build_discriminator(c.discriminator, dim, size)}
     rng = np.random.default_rng(0)
     lengths = np.array([[2, 5, 1], [3, 4, 5]])
     tokens = rng.integers(2, 20, (batch, frames, length)) * (np.arange(length) < lengths[..., None])
@@ -49,7 +49,8 @@ def worker(directory: str, reference: str = "") -> None:
 
     def frame_words(text):
         return {"words": ops.reshape(text["words"], (-1, length, dim)),
-                "word_mask": ops.reshape(text["mask"], (-1, length))}
+                "word_mask": ops.reshape(text["mask"], (-1, length)),
+                "sentence": ops.reshape(text["sentence"], (-1, dim))}
 
     def run():
         text = encode_stories(models["text_encoder"], tokens)
@@ -58,6 +59,7 @@ def worker(directory: str, reference: str = "") -> None:
         images = models["generator"](generator_inputs)["images"]
         flat_images = ops.reshape(images, (-1, size, size, 3))
         logits = models["discriminator"]({"images": flat_images, **frame_words(text)})
+        logits = logits["conditional"] + logits["unconditional"]
         regions = models["image_encoder"](flat_images)["regions"]
         features = dict(zip(FEATURES, (text["sentence"], images, logits, regions)))
         return {k: np.asarray(v) for k, v in features.items()}, generator_inputs, text
@@ -82,15 +84,16 @@ def worker(directory: str, reference: str = "") -> None:
     fake = ops.reshape(generator(generator_inputs)["images"], (-1, size, size, 3))
 
     def discriminator_loss(logits_of):
-        return ops.mean(ops.softplus(-logits_of({"images": real, **words}))
-                        + ops.softplus(logits_of({"images": fake, **words})))
+        real_logits, fake_logits = (logits_of({"images": x, **words}) for x in (real, fake))
+        return sum(ops.mean(ops.softplus(-real_logits[k]) + ops.softplus(fake_logits[k]))
+                   for k in real_logits)
 
     def generator_loss(images_of):
         out = images_of(generator_inputs)
         logits = discriminator({"images": ops.reshape(out["images"], (-1, size, size, 3)),
                                 **words})
         kl = -0.5 * ops.mean(1 + out["logvar"] - out["mu"] ** 2 - ops.exp(out["logvar"]))
-        return ops.mean(ops.softplus(-logits)) + kl
+        return sum(ops.mean(ops.softplus(-value)) for value in logits.values()) + kl
 
     report["losses"], report["zero_gradients"] = {}, []
     for name, model, loss in (("discriminator", discriminator, discriminator_loss),

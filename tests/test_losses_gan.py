@@ -27,6 +27,14 @@ def test_gan_losses_match_binary_cross_entropy_averaged_over_frames_and_stories(
                                                                                rel=1e-5)
 
 
+def test_mismatched_pairs_share_the_negative_side_with_the_fakes():
+    # GAN-INT-CLS: -log D(real) - (log(1 - D(fake)) + log(1 - D(mismatched))) / 2.
+    real, fake, mismatched = (np.full((2, 5), value, np.float32) for value in (0.0, -30.0, 2.0))
+    expected = np.log(2) + (np.log1p(np.exp(-30.0)) + np.log1p(np.exp(2.0))) / 2
+    assert float(discriminator_gan_loss(real, fake, mismatched)) == pytest.approx(expected,
+                                                                                  rel=1e-6)
+
+
 def test_extreme_logits_give_finite_losses_and_gradients():
     real = tf.Variable(np.array([[1e4, -1e4]], np.float32))
     fake = tf.Variable(np.array([[-1e4, 1e4]], np.float32))

@@ -8,7 +8,8 @@ from keras import ops
 from configs import default
 from storyvis_tf.models.attention import BidirectionalWordSpatialAttention, WordSpatialAttention
 from storyvis_tf.models.conditioning import ConditioningAugmentation
-from storyvis_tf.models.discriminator import FusionDiscriminator
+from storyvis_tf.models.discriminator import (FusionDiscriminator, JointDiscriminator,
+                                               build_discriminator)
 from storyvis_tf.models.fusion import ProjectionHead, flatten_fusion, fusion_features
 from storyvis_tf.models.generator import StoryGenerator
 from storyvis_tf.models.image_encoder import ImageEncoder, encode_story_frames
@@ -47,7 +48,8 @@ def generator_inputs(seed=0, padding_value=None):
 def discriminator_inputs(images, generated):
     return {"images": ops.reshape(images, (-1, *images.shape[2:])),
             "words": ops.reshape(generated["words"], (-1, L, D)),
-            "word_mask": ops.reshape(generated["word_mask"], (-1, L))}
+            "word_mask": ops.reshape(generated["word_mask"], (-1, L)),
+            "sentence": ops.reshape(generated["sentence"], (-1, D))}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def models_32():
     keras.utils.set_random_seed(0)
     config = tiny_config(32)
     generator = StoryGenerator(config.generator, 32, T, D)
-    discriminator = FusionDiscriminator(config.discriminator, D, 32)
+    discriminator = build_discriminator(config.discriminator, D, 32)
     inputs = generator_inputs()
     discriminator(discriminator_inputs(generator(inputs)["images"], inputs))
     return generator, discriminator
@@ -326,31 +328,53 @@ def test_generator_config_errors():
 # --- discriminator ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size,spectral_norm", [(32, True), (64, False)])
-def test_discriminator_logit_per_frame(size, spectral_norm, models_32):
-    if size == 32:
-        discriminator = models_32[1]
-    else:
-        config = tiny_config(size)
-        config.discriminator.spectral_norm = spectral_norm
-        discriminator = FusionDiscriminator(config.discriminator, D, size)
+def test_fusion_discriminator_logit_per_frame(size, spectral_norm):
+    config = tiny_config(size)
+    config.discriminator.spectral_norm = spectral_norm
+    discriminator = FusionDiscriminator(config.discriminator, D, size)
     generated = generator_inputs(padding_value=0.0)
     images = np.random.default_rng(0).uniform(-1, 1, (B, T, size, size, 3)).astype("float32")
     logits = discriminator(discriminator_inputs(images, generated), training=True)
-    assert logits.shape == (B * T,) and logits.dtype == "float32"
-    assert np.isfinite(np.asarray(logits)).all()
+    assert set(logits) == {"conditional"}
+    assert logits["conditional"].shape == (B * T,) and logits["conditional"].dtype == "float32"
+    assert np.isfinite(np.asarray(logits["conditional"])).all()
     assert len(discriminator.downsampling) == int(np.log2(size)) - 2
     wrapped = [isinstance(block.conv, keras.layers.SpectralNormalization)
                for block in discriminator.downsampling]
     assert wrapped == [spectral_norm] * len(wrapped)
-    frozen = discriminator(discriminator_inputs(images, generated))
+    frozen = discriminator(discriminator_inputs(images, generated))["conditional"]
     padded = discriminator(discriminator_inputs(images, generator_inputs(padding_value=7.0)))
-    np.testing.assert_array_equal(padded, frozen)
-    print(f"discriminator {size}x{size}: {discriminator.count_params()} parameters")
+    np.testing.assert_array_equal(padded["conditional"], frozen)
 
 
-def test_discriminator_rejects_bad_image_size():
-    with pytest.raises(ValueError, match="power of two"):
-        FusionDiscriminator(tiny_config().discriminator, D, 100)
+def test_joint_discriminator_conditional_and_unconditional_logits(models_32):
+    discriminator = models_32[1]
+    assert isinstance(discriminator, JointDiscriminator)
+    generated = generator_inputs(padding_value=0.0)
+    images = np.random.default_rng(0).uniform(-1, 1, (B, T, 32, 32, 3)).astype("float32")
+    logits = discriminator(discriminator_inputs(images, generated))
+    assert {name: (v.shape, v.dtype) for name, v in logits.items()} == {
+        "conditional": ((B * T,), "float32"), "unconditional": ((B * T,), "float32")}
+    # Padded words do not count; other sentences change only the conditional logit.
+    padded = discriminator(discriminator_inputs(images, generator_inputs(padding_value=7.0)))
+    np.testing.assert_array_equal(padded["conditional"], logits["conditional"])
+    other = discriminator(discriminator_inputs(images, generator_inputs(seed=1)))
+    np.testing.assert_array_equal(other["unconditional"], logits["unconditional"])
+    assert max_abs_diff(other["conditional"], logits["conditional"]) > 1e-6
+    assert len(discriminator.trunk) == 3 and all(
+        isinstance(block.conv, keras.layers.SpectralNormalization) and block.norm is None
+        for block in discriminator.trunk)
+
+
+def test_discriminator_rejects_bad_image_size_and_architecture():
+    for architecture in ("fusion", "joint"):
+        config = tiny_config().discriminator
+        config.architecture = architecture
+        with pytest.raises(ValueError, match="power of two"):
+            build_discriminator(config, D, 100)
+    config.architecture = "patch"
+    with pytest.raises(ValueError, match="unknown discriminator.architecture 'patch'"):
+        build_discriminator(config, D, 32)
 
 
 # --- graphs, precision, weights -----------------------------------------------------------------
@@ -366,7 +390,7 @@ def test_models_trace_under_tf_function(models_32):
 
     images, logits = forward(inputs)
     np.testing.assert_allclose(images, generator(inputs)["images"], atol=1e-5)
-    assert logits.shape == (B * T,)
+    assert logits["conditional"].shape == logits["unconditional"].shape == (B * T,)
 
 
 def test_mixed_bfloat16_policy():
@@ -374,7 +398,7 @@ def test_mixed_bfloat16_policy():
     try:
         config = tiny_config(32)
         generator = StoryGenerator(config.generator, 32, T, D)
-        discriminator = FusionDiscriminator(config.discriminator, D, 32)
+        discriminator = build_discriminator(config.discriminator, D, 32)
         generated = generator_inputs()
         out = generator(generated, training=True)
         logits = discriminator(discriminator_inputs(out["images"], generated), training=True)
@@ -382,8 +406,9 @@ def test_mixed_bfloat16_policy():
         keras.mixed_precision.set_global_policy("float32")
     assert out["images"].dtype == "float32" and out["mu"].dtype == "float32"
     assert all(m.dtype == "float32" for m in out["relations"].values())
-    assert logits.dtype == "float32"
-    assert np.isfinite(np.asarray(out["images"])).all() and np.isfinite(np.asarray(logits)).all()
+    assert all(v.dtype == "float32" and np.isfinite(np.asarray(v)).all()
+               for v in logits.values())
+    assert np.isfinite(np.asarray(out["images"])).all()
 
 
 def test_weights_round_trip(tmp_path, models_32):
@@ -401,10 +426,12 @@ def test_weights_round_trip(tmp_path, models_32):
     keras.utils.set_random_seed(1)
     config = tiny_config(32)
     generator_2 = StoryGenerator(config.generator, 32, T, D)
-    discriminator_2 = FusionDiscriminator(config.discriminator, D, 32)
+    discriminator_2 = build_discriminator(config.discriminator, D, 32)
     assert max_abs_diff(generator_2(inputs)["images"], images) > 1e-4
     discriminator_2(discriminator_inputs(images, inputs))
     generator_2.load_weights(str(tmp_path / "g.weights.h5"))
     discriminator_2.load_weights(str(tmp_path / "d.weights.h5"))
     np.testing.assert_array_equal(generator_2(inputs)["images"], images)
-    np.testing.assert_array_equal(discriminator_2(discriminator_inputs(images, inputs)), logits)
+    reloaded = discriminator_2(discriminator_inputs(images, inputs))
+    for name in logits:
+        np.testing.assert_array_equal(reloaded[name], logits[name])

@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from configs import smoke
 from storyvis_tf.losses.clustering import kmeans
+from storyvis_tf.losses.gan import discriminator_gan_loss
+from storyvis_tf.models.discriminator import FusionDiscriminator
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import gan_losses
 from storyvis_tf.training.callbacks import HierarchicalReclustering
@@ -39,7 +41,7 @@ def random_batch(config, stories, seed=0):
     token_ids = rng.integers(1, VOCAB, (stories, frames, LENGTH)).astype("int32")
     token_ids[..., 2:] *= rng.random((stories, frames, LENGTH - 2)) < 0.5
     return {"images": rng.uniform(-1, 1, (stories, frames, size, size, 3)).astype("float32"),
-            "token_ids": token_ids,
+            "token_ids": token_ids, "mismatched_token_ids": np.roll(token_ids, 1, axis=0),
             "labels": np.zeros((stories, frames, 3), "float32")}
 
 
@@ -94,11 +96,14 @@ def test_each_ablation_switch_leaves_exactly_its_terms(built, row, d_terms, g_te
     config = tiny_config()
     config.losses.update(ablation.losses)
     config.losses.gan_weight = 2.0
+    config.losses.generator_alignment_weight = 0.5
     batch = random_batch(config, 2)
     text = encode_stories(gan.text_encoder, batch["token_ids"])
     generated = gan.generator(gan.generator_inputs(batch, text, np.zeros((2, 8), "float32")))
 
-    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], generated["images"], text)
+    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], generated["images"], text,
+                                           mismatched_text=mismatched)
     g = gan_losses.generator_losses(gan, config, generated, text)
 
     assert set(d) == {"gan", *d_terms, "total"}
@@ -107,8 +112,47 @@ def test_each_ablation_switch_leaves_exactly_its_terms(built, row, d_terms, g_te
     np.testing.assert_allclose(float(d["total"]), 2.0 * float(d["gan"])
                                + sum(float(d[t]) for t in d_terms), rtol=1e-6)
     np.testing.assert_allclose(
-        float(g["total"]), 5.0 * (2.0 * float(g["gan"]) + sum(float(g[t]) for t in g_terms))
+        float(g["total"]), 5.0 * (2.0 * float(g["gan"]) + 0.5 * sum(float(g[t]) for t in g_terms))
         + float(g["kl"]), rtol=1e-6)
+
+
+def test_discriminator_gan_term_is_matching_aware_plus_unconditional(built):
+    _, gan = built
+    config = tiny_config()
+    config.losses.unconditional_weight = 0.5
+    batch = random_batch(config, 2)
+    text = encode_stories(gan.text_encoder, batch["token_ids"])
+    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    fakes = gan.generator(gan.generator_inputs(batch, text, np.zeros((2, 8), "float32")))["images"]
+
+    def logits(images, sentences):
+        return gan.discriminator(gan_losses.discriminator_inputs(images, sentences),
+                                 training=True)
+
+    real, fake = logits(batch["images"], text), logits(fakes, text)
+    wrong = logits(batch["images"], mismatched)["conditional"]
+    expected = (discriminator_gan_loss(real["conditional"], fake["conditional"], wrong)
+                + 0.5 * discriminator_gan_loss(real["unconditional"], fake["unconditional"]))
+    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+                                           mismatched_text=mismatched)
+    np.testing.assert_allclose(float(d["gan"]), float(expected), rtol=1e-5)
+    assert abs(float(wrong[0]) - float(real["conditional"][0])) > 0   # the sentences matter
+    with pytest.raises(ValueError, match="mismatched_pairs needs the mismatched_text"):
+        gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text)
+
+
+def test_the_papers_fusion_discriminator_trains_without_mismatched_pairs():
+    config = tiny_config()
+    config.discriminator.update(architecture="fusion", batch_norm=True)
+    config.losses.mismatched_pairs = False
+    gan = build_story_gan(config, VOCAB, LENGTH)
+    assert isinstance(gan.discriminator, FusionDiscriminator)
+    batch = random_batch(config, 2)
+    del batch["mismatched_token_ids"]
+    before = _values(gan.discriminator.weights)
+    logs = gan.train_step(batch)
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert _changed(before, gan.discriminator.weights)
 
 
 def test_without_conditioning_augmentation_there_is_no_kl_term(built):
@@ -131,8 +175,9 @@ def test_discriminator_contrastive_terms_train_the_heads_and_not_the_generator(b
     with tf.GradientTape(persistent=True) as tape:
         fakes = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                               training=True)["images"]
-        d, _ = gan_losses.discriminator_losses(gan, config, batch["images"],
-                                               tf.stop_gradient(fakes), text)
+        d, _ = gan_losses.discriminator_losses(
+            gan, config, batch["images"], tf.stop_gradient(fakes), text,
+            mismatched_text=encode_stories(gan.text_encoder, batch["mismatched_token_ids"]))
         contrastive = d["si_ss"] + d["i_s"] + d["r_w"] + d["sr_w"]
     head_gradients = tape.gradient(contrastive, heads)
     assert all(g is not None for g in head_gradients)

@@ -7,15 +7,19 @@ stay finite for logits of any size.
 from keras import ops
 
 
-def discriminator_gan_loss(real_logits, fake_logits):
+def discriminator_gan_loss(real_logits, fake_logits, mismatched_logits=None):
     """Eq. 8: -log D(X^r) - log(1 - D(X^f)), averaged over the story's frames and the batch.
 
     Eq. 8 as printed wraps a log around the sum of the two expectations; we read it as the
     standard binary cross-entropy (real -> 1, fake -> 0) that the authors' code trains with.
-    real_logits, fake_logits: [B, T].
+    real_logits, fake_logits: [B, T]. With mismatched_logits [B, T] (real frames paired with
+    another story's sentences), GAN-INT-CLS's matching-aware form: the two negatives share the
+    fake side, -log D(X^r) - (log(1 - D(X^f)) + log(1 - D(X^w))) / 2.
     """
-    return (ops.mean(ops.softplus(-ops.cast(real_logits, "float32")))
-            + ops.mean(ops.softplus(ops.cast(fake_logits, "float32"))))
+    fake = ops.mean(ops.softplus(ops.cast(fake_logits, "float32")))
+    if mismatched_logits is not None:
+        fake = (fake + ops.mean(ops.softplus(ops.cast(mismatched_logits, "float32")))) / 2
+    return ops.mean(ops.softplus(-ops.cast(real_logits, "float32"))) + fake
 
 
 def generator_gan_loss(fake_logits):

@@ -5,7 +5,10 @@ only does the gradient plumbing around them.
 Terms, by key (a term switched off in `config.losses` is absent from the dict, so the logged
 metrics show what was trained):
   gan      Eq. 8 for D (real -> 1, fake -> 0), Eq. 10 for G (non-saturating), per-frame logits
-           averaged over each story's frames.
+           averaged over each story's frames. With losses.mismatched_pairs, D also learns real
+           frames paired with another story's sentences as negatives (GAN-INT-CLS); with a
+           joint discriminator, its unconditional logit adds the same losses without the
+           mismatched pairs, weighted by losses.unconditional_weight (StackGAN++).
   si_ss    story image - story sentence contrastive term: f(story image) vs g(story sentence);
            the story image is the mean of the frames' global features (the paper,
            losses.story_image = "feature_mean") or the global feature of the pixel-wise mean
@@ -22,10 +25,13 @@ metrics show what was trained):
   kl       KL of the generator's conditioning augmentation (G only, when it is on).
   total    what is differentiated:
            D: gan_weight * gan + si_ss + i_s + r_w + sr_w + cluster              (Eq. 7)
-           G: generator_weight * (gan_weight * gan + si_ss + i_s + r_w + cluster)
+           G: generator_weight * (gan_weight * gan
+                                  + generator_alignment_weight * (si_ss + i_s + r_w + cluster))
               + kl_weight * kl                                                  (Eq. 9 + KL)
            The generator weight (5) and the unit KL weight are the authors' code's
-           (`5 x (GAN + contrastive + DAMSM) + 1 x KL`); Eq. 9 itself is unweighted.
+           (`5 x (GAN + contrastive + DAMSM) + 1 x KL`); Eq. 9 itself is unweighted, as is
+           the default generator_alignment_weight = 1. A smaller one keeps a generator that
+           cannot draw yet from fooling the frozen image encoder (README reproduction notes).
 Contrastive terms use MMS (Eq. 2) or NT-Xent (Eq. 1) by `losses.contrastive`; the DAMSM
 smoothing factors are the pretraining ones (`pretrain.gamma1..3`), without AttnGAN's lambda.
 
@@ -63,19 +69,30 @@ def single_replica(x):
 
 
 def discriminator_losses(networks, config, real_images, fake_images, text,
-                         gather: Callable = single_replica):
+                         gather: Callable = single_replica, mismatched_text=None):
     """Eq. 7-8 on a batch of real stories and (gradient-stopped) fakes.
 
     networks: the StoryGAN (attributes image_encoder, discriminator, visual_head, language_head,
     clustering: a ClusteringMemory or None). real_images, fake_images: [B, T, H, W, 3];
-    text: `encode_stories` output of the batch's sentences.
+    text: `encode_stories` output of the batch's sentences; mismatched_text: that of other
+    stories' sentences, required by losses.mismatched_pairs.
     Returns (terms, real_clustering_features): the clustering features of the real pairs
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
     """
-    real_logits = _frame_logits(networks.discriminator, real_images, text)
-    fake_logits = _frame_logits(networks.discriminator, fake_images, text)
-    terms = {"gan": discriminator_gan_loss(real_logits, fake_logits)}
+    real = _frame_logits(networks.discriminator, real_images, text)
+    fake = _frame_logits(networks.discriminator, fake_images, text)
+    mismatched = None
+    if config.losses.mismatched_pairs:
+        if mismatched_text is None:
+            raise ValueError("losses.mismatched_pairs needs the mismatched_text of the batch")
+        mismatched = _frame_logits(networks.discriminator, real_images,
+                                   mismatched_text)["conditional"]
+    gan = discriminator_gan_loss(real["conditional"], fake["conditional"], mismatched)
+    if "unconditional" in real:
+        gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
+            real["unconditional"], fake["unconditional"])
+    terms = {"gan": gan}
     alignment, real_features = alignment_terms(networks, config, real_images, text,
                                                 CONTRASTIVE_SWITCHES, gather)
     terms.update(alignment)
@@ -91,10 +108,16 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     in `discriminator_losses`. Returns the dict of terms.
     """
     images = generated["images"]
-    terms = {"gan": generator_gan_loss(_frame_logits(networks.discriminator, images, text))}
+    logits = _frame_logits(networks.discriminator, images, text)
+    gan = generator_gan_loss(logits["conditional"])
+    if "unconditional" in logits:
+        gan = gan + config.losses.unconditional_weight * generator_gan_loss(
+            logits["unconditional"])
+    terms = {"gan": gan}
     alignment, _ = alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
     terms.update(alignment)
-    total = config.losses.generator_weight * _paper_objective(terms, config.losses.gan_weight)
+    total = config.losses.generator_weight * _paper_objective(
+        terms, config.losses.gan_weight, config.losses.generator_alignment_weight)
     if "mu" in generated:
         terms["kl"] = kl_loss(generated["mu"], generated["logvar"])
         total = total + config.losses.kl_weight * terms["kl"]
@@ -124,9 +147,11 @@ def embed_story(networks, images, text, story_image: str) -> dict:
             "word_mask": text["mask"]}
 
 
-def _paper_objective(terms, gan_weight):
-    """gan_weight * GAN + every contrastive and clustering term: Eq. 7, and Eq. 9 unweighted."""
-    return gan_weight * terms["gan"] + sum(value for key, value in terms.items() if key != "gan")
+def _paper_objective(terms, gan_weight, alignment_weight=1.0):
+    """gan_weight * GAN + alignment_weight * every contrastive and clustering term: Eq. 7, and
+    Eq. 9 unweighted when alignment_weight is 1."""
+    return gan_weight * terms["gan"] + alignment_weight * sum(
+        value for key, value in terms.items() if key != "gan")
 
 
 def alignment_terms(networks, config, images, text, levels, gather):
@@ -170,12 +195,18 @@ def _contrastive_terms(embedded, config, levels, gather) -> dict:
     return terms
 
 
+def discriminator_inputs(images, text) -> dict:
+    """The discriminator's per-frame inputs for stories `images` [B, T, H, W, 3] told by
+    `text` (`encode_stories` output)."""
+    return {"images": _frames(images), "words": _frames(text["words"]),
+            "word_mask": _frames(text["mask"]), "sentence": _frames(text["sentence"])}
+
+
 def _frame_logits(discriminator, images, text):
-    """One logit per (frame, sentence) pair: [B, T]."""
+    """The discriminator's logits per (frame, sentence) pair, each [B, T]."""
     frames = images.shape[1]
-    logits = discriminator({"images": _frames(images), "words": _frames(text["words"]),
-                            "word_mask": _frames(text["mask"])}, training=True)
-    return ops.reshape(logits, (-1, frames))
+    logits = discriminator(discriminator_inputs(images, text), training=True)
+    return {name: ops.reshape(value, (-1, frames)) for name, value in logits.items()}
 
 
 def _frames(x):

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from storyvis_tf.models.discriminator import FusionDiscriminator
+from storyvis_tf.models.discriminator import build_discriminator
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import gan_losses
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
@@ -42,13 +42,15 @@ _NOISE_STREAM, _CONDITION_NOISE_STREAM = 0, 1
 
 
 class StoryGAN(keras.Model):
-    """Text encoder (frozen), image encoder (frozen), generator, fusion discriminator, the
-    discriminator-owned projection heads f (visual) and g (language), and the clustering state
-    (None when config.losses.cluster is off).
+    """Text encoder (frozen), image encoder (frozen), generator, discriminator (fusion or
+    joint, `models.discriminator`), the discriminator-owned projection heads f (visual) and g
+    (language), and the clustering state (None when config.losses.cluster is off).
 
     call({"token_ids": [B, T, L], "noise": [B, noise_dim]}) -> story images [B, T, H, W, 3].
     Train with `compile(d_optimizer, g_optimizer)` and `fit` on batches of
-    {"images", "token_ids"} (+ "labels" with generator.use_character_labels); see
+    {"images", "token_ids"} (+ "labels" with generator.use_character_labels, and
+    "mismatched_token_ids", other stories' sentences, with losses.mismatched_pairs; see
+    `mismatched_stories`); see
     `build_story_gan` for everything built and ready.
     """
 
@@ -103,10 +105,7 @@ class StoryGAN(keras.Model):
         images = self.generator(self.generator_inputs(story, text, noise),
                                 training=False)["images"]
         gan_losses.embed_story(self, images, text, self.config.losses.story_image)
-        self.discriminator({"images": ops.reshape(images, (-1, *images.shape[2:])),
-                            "words": ops.reshape(text["words"], (-1, *text["words"].shape[2:])),
-                            "word_mask": ops.reshape(text["mask"], (-1, sentence_length))},
-                           training=False)
+        self.discriminator(gan_losses.discriminator_inputs(images, text), training=False)
         self.built = True
 
     def train_step(self, batch):
@@ -121,11 +120,15 @@ class StoryGAN(keras.Model):
             generated = self.generator(
                 self.generator_inputs(batch, text, noise, condition_noise), training=True)
 
+        mismatched_text = (encode_stories(self.text_encoder, batch["mismatched_token_ids"],
+                                          training=False)
+                           if self.config.losses.mismatched_pairs else None)
+
         # Discriminator step (Eq. 7-8): real pairs train D and the heads f, g; fakes held fixed.
         with tf.GradientTape() as discriminator_tape:
             d_terms, real_features = gan_losses.discriminator_losses(
                 self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
-                gather=_gather_replicas)
+                gather=_gather_replicas, mismatched_text=mismatched_text)
             d_loss = _replica_share(self.d_optimizer, d_terms["total"])
         d_variables = self.discriminator_variables
         self.d_optimizer.apply(discriminator_tape.gradient(d_loss, d_variables), d_variables)
@@ -181,6 +184,13 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     return {"d": ("gan", *contrastive, *cluster, "total"),
             "g": ("gan", *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
                   *cluster, *kl, "total")}
+
+
+def mismatched_stories(token_ids):
+    """Each story's sentences paired with the next story's in the (global) batch [B, T, L]: the
+    mismatched pairs of losses.mismatched_pairs. Computed on the global batch before fit
+    distributes it, so the pairing does not depend on the replica count."""
+    return ops.roll(token_ids, 1, axis=0)
 
 
 def _gather_replicas(x):
@@ -248,7 +258,7 @@ def _networks(config, vocab_size, max_sentence_length, pretrained) -> dict:
                 if pretrained is None else pretrained)
     return {**{key: encoders[key] for key in ENCODERS},
             "generator": build_generator(config),
-            "discriminator": FusionDiscriminator(config.discriminator,
+            "discriminator": build_discriminator(config.discriminator,
                                                  config.text_encoder.hidden_dim,
                                                  config.data.image_size)}
 

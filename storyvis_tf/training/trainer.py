@@ -21,7 +21,8 @@ from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.training import callbacks as run_callbacks
 from storyvis_tf.training.pretrained import load_pretrained
 from storyvis_tf.training.run_dir import CONFIG, MANIFEST
-from storyvis_tf.training.story_gan import StoryGAN, build_story_gan, parameter_counts
+from storyvis_tf.training.story_gan import (StoryGAN, build_story_gan, mismatched_stories,
+                                            parameter_counts)
 
 CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
 # Table 1 of the main paper, Pororo-SV: trainable parameters of "Ours".
@@ -72,7 +73,8 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
                        or manifest["splits"]["train"] // config.train.batch_size)
     train_batches = load_dataset(
         data_dir, "train", config.train.batch_size, shuffle=True, seed=config.seed, repeat=True,
-        drop_remainder=True, max_sentence_length=length).map(_training_features)
+        drop_remainder=True, max_sentence_length=length).map(
+            lambda batch: training_features(batch, config))
     run_manifest = {"max_sentence_length": length, "image_size": config.data.image_size,
                     "frames_per_story": config.data.frames_per_story,
                     "pretrained_dir": config.train.pretrained_dir,
@@ -131,9 +133,13 @@ def sample_stories(data_dir: str, config) -> tuple[dict, np.ndarray]:
     return stories, noise
 
 
-def _training_features(batch: dict) -> dict:
-    """What train_step reads (fit cannot distribute string tensors it does not need)."""
-    return {key: batch[key] for key in ("images", "token_ids", "labels")}
+def training_features(batch: dict, config) -> dict:
+    """What train_step reads (fit cannot distribute string tensors it does not need), and the
+    mismatched sentences when losses.mismatched_pairs asks for them."""
+    features = {key: batch[key] for key in ("images", "token_ids", "labels")}
+    if config.losses.mismatched_pairs:
+        features["mismatched_token_ids"] = mismatched_stories(batch["token_ids"])
+    return features
 
 
 def prepare_run_dir(output_dir: str, config) -> None:
