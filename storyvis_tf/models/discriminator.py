@@ -31,24 +31,11 @@ def _spectral(layer, spectral_norm: bool):
     return keras.layers.SpectralNormalization(layer, dtype="float32", name=layer.name)
 
 
-ARCHITECTURES = ("fusion", "joint")
-
-
 def _check_image_size(image_size: int) -> int:
     """The number of stride-2 blocks from `image_size` down to 4x4."""
     if image_size < 8 or 2 ** round(math.log2(image_size)) != image_size:
         raise ValueError(f"data.image_size must be a power of two >= 8, got {image_size}")
     return round(math.log2(image_size)) - 2
-
-
-def build_discriminator(config, text_dim: int, image_size: int):
-    """The discriminator named by config.architecture (the `discriminator` config section)."""
-    if config.architecture == "fusion":
-        return FusionDiscriminator(config, text_dim, image_size, name="discriminator")
-    if config.architecture == "joint":
-        return JointDiscriminator(config, text_dim, image_size, name="discriminator")
-    raise ValueError(f"unknown discriminator.architecture {config.architecture!r}: expected one "
-                     f"of {', '.join(ARCHITECTURES)}")
 
 
 class DownsamplingBlock(keras.layers.Layer):
@@ -169,3 +156,14 @@ class JointDiscriminator(keras.Model):
         return {name: ops.reshape(ops.cast(logit(y, training=training), "float32"), (-1,))
                 for name, logit, y in (("conditional", self.conditional_logit, conditional),
                                        ("unconditional", self.unconditional_logit, x))}
+
+
+ARCHITECTURES = {"fusion": FusionDiscriminator, "joint": JointDiscriminator}
+
+
+def build_discriminator(config, text_dim: int, image_size: int):
+    """The discriminator named by config.architecture (the `discriminator` config section)."""
+    if config.architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown discriminator.architecture {config.architecture!r}: expected "
+                         f"one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[config.architecture](config, text_dim, image_size, name="discriminator")
