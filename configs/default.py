@@ -108,6 +108,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.beta_2 = 0.999
     c.train.lr_decay_every_epochs = 20
     c.train.lr_decay_rate = 0.5
+    # EMA of the generator's weights for samples and exports (ProGAN/BigGAN/StyleGAN; not in the
+    # paper); 0 = the trained weights themselves
+    c.train.generator_average_decay = 0.999
     c.train.mixed_precision = "float32"   # float32 | mixed_bfloat16 | mixed_float16
     c.train.jit_compile = False
     c.train.sample_every_epochs = 1

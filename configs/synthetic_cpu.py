@@ -22,13 +22,14 @@ def get_config():
     config = default.get_config()
     config.pretrain = pretrain_demo.get_config().pretrain   # the same 3-minute pretraining
     config.data.image_size = 32
-    config.generator.base_channels = 48
+    config.generator.base_channels = 32
     config.generator.attention_resolutions = (32,)
-    config.generator.residual_blocks = 1
+    config.generator.residual_blocks = 0
     config.discriminator.base_channels = 32
     config.losses.contrastive = "nt_xent"
-    config.losses.generator_alignment_weight = 0.1
-    config.train.epochs = 7             # 1,400 steps: about 30 minutes on 2 cores
+    config.losses.generator_alignment_weight = 0.02
+    config.train.generator_learning_rate = 2e-4
+    config.train.epochs = 12            # 2,400 steps: about 30 minutes on 2 cores
     config.train.steps_per_epoch = 200
     config.train.jit_compile = True     # one CPU device: XLA is ~15% faster here
     return config

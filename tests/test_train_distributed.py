@@ -68,6 +68,11 @@ def test_one_device_and_two_replicas_give_the_same_update():
     assert float(one.clustering.ready.numpy()) == 1.0
     np.testing.assert_allclose(two.clustering.centroids.numpy(), one.clustering.centroids.numpy(),
                                rtol=RTOL, atol=ATOL)
+    # The generator's weight average (in `_state`) is swapped in for samples and run-directory
+    # weights from the cross-replica context, as the callbacks do.
+    with two.averaged_generator():
+        for variable, average in zip(two.generator.weights, two.generator_average.averages):
+            np.testing.assert_array_equal(variable.numpy(), average.numpy())
 
 
 class _InterruptAtSecondEpoch(keras.callbacks.Callback):

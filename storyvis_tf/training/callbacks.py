@@ -19,9 +19,10 @@ SAMPLES_DIR, METRICS_LOG = "samples", "metrics.jsonl"
 
 
 class StorySamples(keras.callbacks.Callback):
-    """Every `every_epochs` epochs: the generator's stories for fixed sentences and fixed noise
-    as RUN/samples/epoch_XXXX.png (1-based epoch) and as a TensorBoard image summary
-    ("samples", under RUN/tensorboard/samples), so epochs compare like for like.
+    """Every `every_epochs` epochs: the generator's stories (its weight average when the run
+    keeps one) for fixed sentences and fixed noise as RUN/samples/epoch_XXXX.png (1-based epoch)
+    and as a TensorBoard image summary ("samples", under RUN/tensorboard/samples), so epochs
+    compare like for like.
 
     stories: {"token_ids" [S, T, L], "sentences" S lists of T strings, and "labels" [S, T, C]
     when the generator takes labels}; noise [S, noise_dim].
@@ -38,8 +39,10 @@ class StorySamples(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
             return
-        images = generate_images(self.model.text_encoder, self.model.generator,
-                                 self.stories["token_ids"], self.noise, self.stories.get("labels"))
+        with self.model.averaged_generator():
+            images = generate_images(self.model.text_encoder, self.model.generator,
+                                     self.stories["token_ids"], self.noise,
+                                     self.stories.get("labels"))
         grid = story_grid(to_uint8(images), self.stories["sentences"])
         os.makedirs(self.samples_dir, exist_ok=True)
         Image.fromarray(grid).save(os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
@@ -51,7 +54,8 @@ class StorySamples(keras.callbacks.Callback):
 class GenerationArtifacts(keras.callbacks.Callback):
     """At every epoch end, the run directory's generation artifacts
     (`run_dir.save_generation_artifacts`): config, vocabulary, text encoder and generator
-    weights, and the manifest with the epoch and step they belong to."""
+    weights (the generator's weight average when the run keeps one: what export and evaluation
+    use), and the manifest with the epoch and step they belong to."""
 
     def __init__(self, run_dir: str, config, vocabulary, manifest: dict):
         super().__init__()
@@ -59,9 +63,11 @@ class GenerationArtifacts(keras.callbacks.Callback):
                                                                      manifest)
 
     def on_epoch_end(self, epoch, logs=None):
-        save_generation_artifacts(self.run_dir, self.config, self.vocabulary,
-                                  self.model.text_encoder, self.model.generator,
-                                  {**self.manifest, "epoch": epoch + 1, "step": _step(self.model)})
+        with self.model.averaged_generator():
+            save_generation_artifacts(self.run_dir, self.config, self.vocabulary,
+                                      self.model.text_encoder, self.model.generator,
+                                      {**self.manifest, "epoch": epoch + 1,
+                                       "step": _step(self.model)})
 
 
 class MetricsLog(keras.callbacks.Callback):

@@ -34,6 +34,7 @@ from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering
                                                      rows_per_frame)
 from storyvis_tf.training.pretrained import build_encoders
 from storyvis_tf.training.run_dir import build_generator, generate_images
+from storyvis_tf.training.weight_average import WeightAverage
 
 PRECISION_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 ENCODERS = ("text_encoder", "image_encoder", "visual_head", "language_head")
@@ -44,7 +45,9 @@ _NOISE_STREAM, _CONDITION_NOISE_STREAM = 0, 1
 class StoryGAN(keras.Model):
     """Text encoder (frozen), image encoder (frozen), generator, discriminator (fusion or
     joint, `models.discriminator`), the discriminator-owned projection heads f (visual) and g
-    (language), and the clustering state (None when config.losses.cluster is off).
+    (language), the clustering state (None when config.losses.cluster is off) and the
+    generator's weight average (`weight_average`; None when train.generator_average_decay is 0,
+    else built for the generator's weights and updated after every generator step).
 
     call({"token_ids": [B, T, L], "noise": [B, noise_dim]}) -> story images [B, T, H, W, 3].
     Train with `compile(d_optimizer, g_optimizer)` and `fit` on batches of
@@ -55,7 +58,8 @@ class StoryGAN(keras.Model):
     """
 
     def __init__(self, config: ml_collections.ConfigDict, text_encoder, image_encoder, generator,
-                 discriminator, visual_head, language_head, clustering=None, **kwargs):
+                 discriminator, visual_head, language_head, clustering=None,
+                 generator_average=None, **kwargs):
         super().__init__(**kwargs)
         if config.losses.cluster != (clustering is not None):
             raise ValueError("StoryGAN needs a ClusteringMemory exactly when "
@@ -67,6 +71,7 @@ class StoryGAN(keras.Model):
         self.generator, self.discriminator = generator, discriminator
         self.visual_head, self.language_head = visual_head, language_head
         self.clustering = clustering
+        self.generator_average = generator_average
         self.trackers = {f"{side}_{term}": keras.metrics.Mean(name=f"{side}_{term}")
                          for side, terms in loss_term_names(config).items() for term in terms}
 
@@ -142,7 +147,16 @@ class StoryGAN(keras.Model):
             g_loss = _replica_share(self.g_optimizer, g_terms["total"])
         g_variables = self.generator.trainable_variables
         self.g_optimizer.apply(generator_tape.gradient(g_loss, g_variables), g_variables)
+        if self.generator_average is not None:
+            self.generator_average.update(self.generator.weights, self.g_optimizer.iterations)
         return self._track(d=d_terms, g=g_terms)
+
+    def averaged_generator(self):
+        """Context in which the generator holds its weight average (samples, run-directory
+        weights); its trained weights come back after. A no-op without an average."""
+        if self.generator_average is None:
+            return contextlib.nullcontext()
+        return self.generator_average.swapped_in(self.generator.weights)
 
     def generator_inputs(self, batch, text, noise, condition_noise=None):
         """The generator's input dict for a batch of stories, its encoded text, its noise z and,
@@ -236,9 +250,13 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
                          f"evenly over the {replicas} replicas")
     with _dtype_policy(config.train.mixed_precision), strategy.scope():
         networks = _networks(config, vocab_size, max_sentence_length, pretrained)
+        decay = config.train.generator_average_decay
         gan = StoryGAN(config, **networks, clustering=_clustering_memory(
-            config, networks["image_encoder"], max_sentence_length, pretrained))
+            config, networks["image_encoder"], max_sentence_length, pretrained),
+            generator_average=WeightAverage(decay, name="generator_average") if decay else None)
         gan.build_networks(max_sentence_length, num_labels)
+        if gan.generator_average is not None:
+            gan.generator_average.build_for(gan.generator.weights)
         gan.compile(d_optimizer=_adam(config.train.discriminator_learning_rate, config.train,
                                       "discriminator_adam"),
                     g_optimizer=_adam(config.train.generator_learning_rate, config.train,
