@@ -15,12 +15,11 @@ double from base_channels up to 8 * base_channels; larger images add blocks at 8
 base_channels (Sec. 4.2: "repeat the same downsampling blocks"). The Eq. 8 / 10 losses average
 the per-frame logits over the frames of a story.
 """
-import math
-
 import keras
 from keras import ops
 
 from storyvis_tf.models.fusion import fusion_features
+from storyvis_tf.models.image_size import doublings_from_4x4
 
 
 def _spectral(layer, spectral_norm: bool):
@@ -29,13 +28,6 @@ def _spectral(layer, spectral_norm: bool):
     if not spectral_norm:
         return layer
     return keras.layers.SpectralNormalization(layer, dtype="float32", name=layer.name)
-
-
-def _check_image_size(image_size: int) -> int:
-    """The number of stride-2 blocks from `image_size` down to 4x4."""
-    if image_size < 8 or 2 ** round(math.log2(image_size)) != image_size:
-        raise ValueError(f"data.image_size must be a power of two >= 8, got {image_size}")
-    return round(math.log2(image_size)) - 2
 
 
 class DownsamplingBlock(keras.layers.Layer):
@@ -83,7 +75,7 @@ class FusionDiscriminator(keras.Model):
 
     def __init__(self, config, text_dim: int, image_size: int, **kwargs):
         super().__init__(**kwargs)
-        blocks = _check_image_size(image_size)
+        blocks = doublings_from_4x4(image_size)
         self.region_features = keras.layers.Conv2D(text_dim, 3, padding="same", use_bias=False,
                                                    name="region_features")
         self.downsampling = _downsampling_blocks(config, blocks)
@@ -125,7 +117,7 @@ class JointDiscriminator(keras.Model):
 
     def __init__(self, config, text_dim: int, image_size: int, **kwargs):
         super().__init__(**kwargs)
-        blocks = _check_image_size(image_size)
+        blocks = doublings_from_4x4(image_size)
         self.trunk = _downsampling_blocks(config, blocks)
         width = config.base_channels * 2 ** min(blocks - 1, 3)
         self.region_features = _spectral(keras.layers.Conv2D(text_dim, 1, use_bias=False,

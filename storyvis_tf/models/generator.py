@@ -9,13 +9,12 @@ residual blocks. Widths follow the authors' code: 8 * base_channels at 4x4, halv
 upsampling; base_channels = 256 (configs/paper_pororo.py) gives 69.7 M parameters at 64x64,
 against 72.4 M for the authors' generator with its frame GRUs and dynamic filters (Table 1).
 """
-import math
-
 import keras
 from keras import ops
 
 from storyvis_tf.models.attention import BidirectionalWordSpatialAttention, WordSpatialAttention
 from storyvis_tf.models.conditioning import ConditioningAugmentation
+from storyvis_tf.models.image_size import doublings_from_4x4
 
 _ATTENTION = {"wsa": WordSpatialAttention, "bwsa": BidirectionalWordSpatialAttention}
 
@@ -99,9 +98,7 @@ def _feature_channels(base_channels: int, resolution: int) -> int:
 
 def _feature_resolutions(image_size: int) -> list[int]:
     """4, 8, ..., image_size; the image size must be a power of two of at least 8."""
-    if image_size < 8 or 2 ** round(math.log2(image_size)) != image_size:
-        raise ValueError(f"data.image_size must be a power of two >= 8, got {image_size}")
-    return [2 ** k for k in range(2, round(math.log2(image_size)) + 1)]
+    return [4 * 2 ** k for k in range(doublings_from_4x4(image_size) + 1)]
 
 
 class StoryGenerator(keras.Model):
