@@ -44,8 +44,9 @@ _OUTPUT = flags.DEFINE_string("output", "benchmarks/results/gradient_balance.jso
 def term_weights(config) -> dict:
     """Each generator term's factor in G's total, up to the common generator_weight."""
     losses = config.losses
-    return {"gan": losses.gan_weight, **{term: losses.generator_alignment_weight
-                                         for term in ("si_ss", "i_s", "r_w", "cluster")}}
+    return {"gan": losses.gan_weight,
+            **{term: losses.generator_alignment_weight
+               for term in (*gan_losses.GENERATOR_CONTRASTIVE, "cluster")}}
 
 
 def term_gradients(gan, config, batch) -> dict:
@@ -58,8 +59,9 @@ def term_gradients(gan, config, batch) -> dict:
     images = tf.Variable(generated["images"])
     with tf.GradientTape(persistent=True) as tape:
         terms = gan_losses.generator_losses(gan, config, {"images": images}, text)
+    weighted_terms = term_weights(config)
     return {term: float(tf.sqrt(tf.reduce_mean(tf.square(tape.gradient(value, images)))))
-            for term, value in terms.items() if term in term_weights(config)}
+            for term, value in terms.items() if term in weighted_terms}
 
 
 def main(argv):

@@ -14,7 +14,7 @@ Every stage takes this config:
 
 Contrastive terms use NT-Xent (the authors' code) and weigh 0.02 of the GAN term in G's
 objective: their gradients through the frozen image encoder are far larger than the
-spectral-normalised discriminator's, and at 0.1 they still pushed the frames ~7x harder than
+spectral-normalised discriminator's, and at 0.1 they still pushed the frames 6.4x harder than
 the GAN term, so the generator learnt to please the encoder instead of drawing
 (`python -m benchmarks.gradient_balance`, README reproduction notes). G's rate is the paper's
 2e-4; samples come from the generator's weight average (train.generator_average_decay)."""

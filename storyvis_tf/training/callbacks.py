@@ -20,9 +20,9 @@ SAMPLES_DIR, METRICS_LOG = "samples", "metrics.jsonl"
 
 class StorySamples(keras.callbacks.Callback):
     """Every `every_epochs` epochs: the generator's stories (its weight average when the run
-    keeps one) for fixed sentences and fixed noise as RUN/samples/epoch_XXXX.png (1-based epoch)
-    and as a TensorBoard image summary ("samples", under RUN/tensorboard/samples), so epochs
-    compare like for like.
+    keeps one) for fixed sentences and fixed noise, as RUN/samples/epoch_0001.png, ... (the
+    1-based epoch, four digits) and as a TensorBoard image summary ("samples", under
+    RUN/tensorboard/samples), so epochs compare like for like.
 
     stories: {"token_ids" [S, T, L], "sentences" S lists of T strings, and "labels" [S, T, C]
     when the generator takes labels}; noise [S, noise_dim].
