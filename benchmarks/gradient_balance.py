@@ -4,11 +4,12 @@
       [--pretrained_dir=PRETRAIN] [--checkpoint=RUN/checkpoints/latest.weights.h5] \\
       [--batches=4] [--output=benchmarks/results/gradient_balance.json]
 
-For every term of `gan_losses.generator_losses` (gan, si_ss, i_s, r_w, cluster), the root mean
-square of its gradient with respect to the generated frames, on --batches training batches of
-config.train.batch_size stories (medians over the batches), alone and multiplied by its weight
-in G's total (losses.gan_weight for the GAN term, losses.generator_alignment_weight for the
-others), and the sum of the weighted alignment RMS over the weighted GAN RMS. With Adam the
+For every term of `gan_losses.generator_losses` (gan, character when switched on, si_ss, i_s,
+r_w, cluster), the root mean square of its gradient with respect to the generated frames, on
+--batches training batches of config.train.batch_size stories (medians over the batches), alone
+and multiplied by its weight in G's total (losses.gan_weight, losses.character_weight,
+losses.generator_alignment_weight for the alignment terms), and the sum of the weighted
+alignment RMS over the weighted GAN RMS. With Adam the
 scale of the total does not matter but the ratio between its terms does: it decides whether G
 learns from the discriminator or from the frozen image encoder. --checkpoint loads a run's
 BackupAndRestore weights (same config; the file exists while a run is in progress or after an
@@ -44,7 +45,7 @@ _OUTPUT = flags.DEFINE_string("output", "benchmarks/results/gradient_balance.jso
 def term_weights(config) -> dict:
     """Each generator term's factor in G's total, up to the common generator_weight."""
     losses = config.losses
-    return {"gan": losses.gan_weight,
+    return {"gan": losses.gan_weight, "character": losses.character_weight,
             **{term: losses.generator_alignment_weight
                for term in (*gan_losses.GENERATOR_CONTRASTIVE, "cluster")}}
 
@@ -58,7 +59,8 @@ def term_gradients(gan, config, batch) -> dict:
         training=False)
     images = tf.Variable(generated["images"])
     with tf.GradientTape(persistent=True) as tape:
-        terms = gan_losses.generator_losses(gan, config, {"images": images}, text)
+        terms = gan_losses.generator_losses(gan, config, {"images": images}, text,
+                                            labels=batch["labels"])
     weighted_terms = term_weights(config)
     return {term: float(tf.sqrt(tf.reduce_mean(tf.square(tape.gradient(value, images)))))
             for term, value in terms.items() if term in weighted_terms}
@@ -84,8 +86,8 @@ def main(argv):
     result = {"command": " ".join(sys.argv), "checkpoint": _CHECKPOINT.value,
               "step": int(gan.g_optimizer.iterations.numpy()), "batches": len(runs),
               "gradient_rms": rms, "weights": weights, "weighted_gradient_rms": weighted,
-              "alignment_over_gan": sum(v for k, v in weighted.items() if k != "gan")
-              / weighted["gan"]}
+              "alignment_over_gan": sum(v for k, v in weighted.items()
+                                        if k not in ("gan", "character")) / weighted["gan"]}
     os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
     with open(_OUTPUT.value, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)

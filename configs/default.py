@@ -65,6 +65,10 @@ def get_config() -> ml_collections.ConfigDict:
     # logit (not in the paper)
     c.losses.mismatched_pairs = True
     c.losses.unconditional_weight = 1.0   # StackGAN++ joint loss (joint discriminator only)
+    # StoryGAN code line's auxiliary character classifier on D (AC-GAN; not in the paper): D
+    # names the characters of real frames, G's fakes must show their frames' characters
+    c.losses.character_classification = False
+    c.losses.character_weight = 1.0
     c.losses.kl_weight = 1.0
     c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
     c.losses.generator_alignment_weight = 1.0   # G's contrastive + cluster terms vs its GAN term
@@ -97,6 +101,9 @@ def get_config() -> ml_collections.ConfigDict:
     # notes) | fusion: the fusion map only (the paper, Sec. 3.4; configs/paper_pororo.py)
     c.discriminator.architecture = "joint"
     c.discriminator.batch_norm = False    # authors' code: True (batch norm after the first block)
+    # losses.character_classification's classifier: shared (a head on D's last features, the
+    # StoryGAN code line) | separate (its own trunk without spectral norm; README notes)
+    c.discriminator.character_trunk = "shared"
 
     # --- GAN training ---------------------------------------------------------------------------
     c.train = ml_collections.ConfigDict()

@@ -35,12 +35,12 @@ def worker(directory: str, reference: str = "") -> None:
     c = default.get_config()
     c.generator.update(dict(noise_dim=6, condition_dim=5, base_channels=4, residual_blocks=1,
                             attention_resolutions=(16, 32), frame_gru=True))
-    c.discriminator.base_channels = 4
+    c.discriminator.update(dict(base_channels=4, character_trunk="separate"))
     keras.utils.set_random_seed(0)
     models = {"text_encoder": TextEncoder(20, 6, dim, 0.1),
               "image_encoder": ImageEncoder("compact", dim, 4),
               "generator": StoryGenerator(c.generator, size, frames, dim),
-              "discriminator": build_discriminator(c.discriminator, dim, size)}
+              "discriminator": build_discriminator(c.discriminator, dim, size, num_labels=3)}
     rng = np.random.default_rng(0)
     lengths = np.array([[2, 5, 1], [3, 4, 5]])
     tokens = rng.integers(2, 20, (batch, frames, length)) * (np.arange(length) < lengths[..., None])
@@ -59,7 +59,8 @@ def worker(directory: str, reference: str = "") -> None:
         images = models["generator"](generator_inputs)["images"]
         flat_images = ops.reshape(images, (-1, size, size, 3))
         logits = models["discriminator"]({"images": flat_images, **frame_words(text)})
-        logits = logits["conditional"] + logits["unconditional"]
+        logits = (logits["conditional"] + logits["unconditional"]
+                  + ops.mean(logits["characters"], axis=-1))
         regions = models["image_encoder"](flat_images)["regions"]
         features = dict(zip(FEATURES, (text["sentence"], images, logits, regions)))
         return {k: np.asarray(v) for k, v in features.items()}, generator_inputs, text

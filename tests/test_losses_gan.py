@@ -1,9 +1,11 @@
-"""Adversarial losses (Eq. 8, 10) and the conditioning-augmentation KL against closed forms."""
+"""Adversarial losses (Eq. 8, 10), the character classification term and the
+conditioning-augmentation KL against closed forms."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from storyvis_tf.losses import discriminator_gan_loss, generator_gan_loss, kl_loss
+from storyvis_tf.losses import (character_loss, discriminator_gan_loss, generator_gan_loss,
+                               kl_loss)
 
 
 def _sigmoid(x):
@@ -59,3 +61,22 @@ def test_kl_is_zero_at_the_prior_and_the_per_dimension_gaussian_kl_elsewhere():
     per_dimension = -np.log(sigma) + (sigma ** 2 + mu ** 2) / 2 - 0.5
     assert float(kl_loss(mu.astype(np.float32), logvar.astype(np.float32))) == pytest.approx(
         per_dimension.mean(), rel=1e-5)
+
+
+def test_character_loss_is_binary_cross_entropy_averaged_over_characters_and_frames():
+    # PyTorch's MultiLabelSoftMarginLoss, the StoryGAN code line's: mean over the C characters of
+    # -y log sigmoid(x) - (1 - y) log(1 - sigmoid(x)), then over frames and stories.
+    rng = np.random.RandomState(2)
+    logits = rng.randn(2, 3, 4)
+    labels = (rng.rand(2, 3, 4) < 0.4).astype(np.float64)
+    expected = np.mean(-labels * np.log(_sigmoid(logits))
+                       - (1 - labels) * np.log(1 - _sigmoid(logits)))
+    assert float(character_loss(logits.astype(np.float32), labels.astype(np.float32))) == (
+        pytest.approx(expected, rel=1e-5))
+    # Undecided: log 2 whatever the labels; confidently right: ~0; confident and wrong: large.
+    assert float(character_loss(np.zeros((1, 4), np.float32), labels[0, :1].astype(np.float32))
+                 ) == pytest.approx(np.log(2), rel=1e-6)
+    right = np.where(labels > 0, 30.0, -30.0).astype(np.float32)
+    assert float(character_loss(right, labels.astype(np.float32))) < 1e-12
+    assert float(character_loss(-right, labels.astype(np.float32))) == pytest.approx(30.0,
+                                                                                     rel=1e-6)

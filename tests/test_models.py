@@ -366,6 +366,43 @@ def test_joint_discriminator_conditional_and_unconditional_logits(models_32):
         for block in discriminator.trunk)
 
 
+@pytest.mark.parametrize("architecture, trunk", [("fusion", "shared"), ("joint", "shared"),
+                                                  ("fusion", "separate"), ("joint", "separate")])
+def test_character_classifier_gives_a_logit_per_character_and_frame(architecture, trunk):
+    config = tiny_config(32).discriminator
+    config.update(architecture=architecture, character_trunk=trunk)
+    keras.utils.set_random_seed(0)
+    plain = build_discriminator(config, D, 32)
+    with_head = build_discriminator(config, D, 32, num_labels=4)
+    images = np.random.default_rng(0).uniform(-1, 1, (B, T, 32, 32, 3)).astype("float32")
+    logits = with_head(discriminator_inputs(images, generator_inputs()))
+    assert logits["characters"].shape == (B * T, 4) and logits["characters"].dtype == "float32"
+    assert np.isfinite(np.asarray(logits["characters"])).all()
+    assert "characters" not in plain(discriminator_inputs(images, generator_inputs()))
+    if architecture == "joint" or trunk == "separate":
+        # Read from an image-only trunk: other sentences, same logits (the fusion D's own
+        # features see the image only through the fusion map with the words).
+        other = with_head(discriminator_inputs(images, generator_inputs(seed=1)))
+        np.testing.assert_array_equal(other["characters"], logits["characters"])
+    classifier = with_head.characters
+    if trunk == "separate":
+        assert len(classifier.trunk) == len(with_head.downsampling if architecture == "fusion"
+                                            else with_head.trunk)
+        assert not any(isinstance(block.conv, keras.layers.SpectralNormalization)
+                       for block in classifier.trunk)
+        assert not isinstance(classifier.head, keras.layers.SpectralNormalization)
+    else:
+        assert classifier.trunk is None
+        assert isinstance(classifier.head, keras.layers.SpectralNormalization)
+
+
+def test_character_classifier_rejects_an_unknown_trunk():
+    config = tiny_config(32).discriminator
+    config.character_trunk = "own"
+    with pytest.raises(ValueError, match="unknown discriminator.character_trunk 'own'"):
+        build_discriminator(config, D, 32, num_labels=4)
+
+
 def test_discriminator_rejects_bad_image_size_and_architecture():
     for architecture in ("fusion", "joint"):
         config = tiny_config().discriminator

@@ -201,6 +201,49 @@ def test_generator_clustering_term_reaches_the_generator(built):
     assert sum(float(tf.norm(g)) for g in gradients if g is not None) > 0
 
 
+@pytest.mark.parametrize("trunk", ["shared", "separate"])
+def test_character_classification_adds_its_term_to_both_objectives(trunk):
+    config = tiny_config()
+    config.discriminator.character_trunk = trunk
+    config.losses.update(character_classification=True, character_weight=3.0, gan_weight=2.0,
+                         generator_alignment_weight=0.5)
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH, num_labels=3)
+    batch = random_batch(config, 2)
+    batch["labels"][:, :, 1] = 1.0
+    text = encode_stories(gan.text_encoder, batch["token_ids"])
+    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    with tf.GradientTape() as tape:
+        generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
+                                  training=True)
+        g = gan_losses.generator_losses(gan, config, generated, text, labels=batch["labels"])
+    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], generated["images"],
+                                           text, mismatched_text=mismatched,
+                                           labels=batch["labels"])
+
+    assert loss_term_names(config) == {"d": tuple(d), "g": tuple(g)}
+    assert "character" in d and "character" in g
+    alignment = [t for t in d if t not in ("gan", "character", "total")]
+    np.testing.assert_allclose(float(d["total"]), 2.0 * float(d["gan"])
+                               + 3.0 * float(d["character"])
+                               + sum(float(d[t]) for t in alignment), rtol=1e-6)
+    alignment = [t for t in g if t not in ("gan", "character", "kl", "total")]
+    np.testing.assert_allclose(
+        float(g["total"]), 5.0 * (2.0 * float(g["gan"]) + 3.0 * float(g["character"])
+                                  + 0.5 * sum(float(g[t]) for t in alignment))
+        + float(g["kl"]), rtol=1e-6)
+    # G's term reaches the generator; the train step logs both sides.
+    gradients = tape.gradient(g["character"], gan.generator.trainable_variables)
+    assert sum(float(tf.norm(x)) for x in gradients if x is not None) > 0
+    logs = gan.train_step(batch)
+    assert np.isfinite(float(logs["d_character"])) and np.isfinite(float(logs["g_character"]))
+
+    with pytest.raises(ValueError, match="needs the frames' character labels"):
+        gan_losses.generator_losses(gan, config, generated, text)
+    with pytest.raises(ValueError, match="needs a dataset with character labels"):
+        build_story_gan(config, VOCAB, LENGTH)
+
+
 def _memory_config(**overrides):
     config = smoke.get_config().clustering
     config.update(dict(k=2, memory_batches=2, every_n_batches=3, lloyd_iterations=5))

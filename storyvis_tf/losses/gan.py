@@ -1,4 +1,5 @@
-"""Adversarial losses (paper Eq. 8, 10) and the conditioning-augmentation KL term (StackGAN).
+"""Adversarial losses (paper Eq. 8, 10), the auxiliary character classification of the StoryGAN
+code line, and the conditioning-augmentation KL term (StackGAN).
 
 The discriminator gives one logit per frame, D = sigmoid(logit); logits [B, T] (B stories of T
 frames). The softplus forms -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x)
@@ -26,6 +27,19 @@ def generator_gan_loss(fake_logits):
     """Eq. 10, non-saturating: -log D(X^f), averaged over the story's frames and the batch.
     fake_logits: [B, T]."""
     return ops.mean(ops.softplus(-ops.cast(fake_logits, "float32")))
+
+
+def character_loss(logits, labels):
+    """Multi-label classification of which characters a frame shows: binary cross-entropy per
+    character, averaged over characters, frames and the batch (PyTorch's MultiLabelSoftMargin,
+    which the StoryGAN code line applies to D's features of real frames for D and of fakes, with
+    the real story's labels, for G: AC-GAN's auxiliary classifier).
+
+    logits, labels: [..., C] with labels in {0, 1} (or soft targets in [0, 1]).
+    """
+    logits = ops.cast(logits, "float32")
+    labels = ops.cast(labels, "float32")
+    return ops.mean(labels * ops.softplus(-logits) + (1.0 - labels) * ops.softplus(logits))
 
 
 def kl_loss(mu, logvar):

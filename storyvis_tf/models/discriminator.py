@@ -4,7 +4,9 @@
 fusion map only. `JointDiscriminator` adds an image trunk with an unconditional logit (our
 departure, see its docstring and the README's reproduction notes). `build_discriminator` picks
 one by `discriminator.architecture`. Both return {"conditional": [N]} (+ "unconditional": [N]
-for the joint one), float32.
+for the joint one), float32; given num_labels > 0 (losses.character_classification) they also
+return "characters" [N, num_labels]: logits of which characters the frame shows
+(`CharacterClassifier`).
 
 FusionDiscriminator: per frame, a 3x3 conv gives a Dt-dimensional regional feature at every
 pixel; its product with the sentence's word matrix is the fusion map (Eq. 3), one channel per
@@ -53,12 +55,63 @@ class DownsamplingBlock(keras.layers.Layer):
                 "batch_norm": self.batch_norm, "spectral_norm": self.spectral_norm}
 
 
-def _downsampling_blocks(config, blocks: int) -> list[DownsamplingBlock]:
+class CharacterClassifier(keras.layers.Layer):
+    """Logits of which characters a frame shows (losses.character_classification), [N, C].
+
+    discriminator.character_trunk = "shared": a 4x4 conv on the discriminator's last 4x4
+    feature map (the StoryGAN code line's `cate_classify`), spectrally normalised with the rest;
+    "separate": the same conv on a trunk of its own, the discriminator's widths without spectral
+    or batch norm. Keras' spectral normalisation projects every kernel back to unit norm at each
+    training call, and a shared spectral-normalised trunk learns the classification too slowly
+    to guide the generator within a CPU run (README reproduction notes); the classifier is
+    trained on real frames only, so it needs no adversarial safeguard.
+    """
+
+    def __init__(self, config, num_labels: int, blocks: int, **kwargs):
+        super().__init__(**kwargs)
+        if config.character_trunk not in ("shared", "separate"):
+            raise ValueError(f"unknown discriminator.character_trunk {config.character_trunk!r}: "
+                             "expected 'shared' or 'separate'")
+        separate = config.character_trunk == "separate"
+        self.trunk = (_downsampling_blocks(config, blocks, spectral_norm=False, batch_norm=False,
+                                           name="character_downsample") if separate else None)
+        self.head = _spectral(keras.layers.Conv2D(num_labels, 4, name="head"),
+                              config.spectral_norm and not separate)
+
+    def call(self, images, shared_features, training=False):
+        x = shared_features
+        if self.trunk is not None:
+            x = images
+            for block in self.trunk:
+                x = block(x, training=training)
+        logits = self.head(x, training=training)
+        return ops.cast(ops.reshape(logits, (-1, logits.shape[-1])), "float32")
+
+
+def _character_classifier(config, num_labels: int, blocks: int):
+    """A CharacterClassifier over num_labels characters; None without labels."""
+    if not num_labels:
+        return None
+    return CharacterClassifier(config, num_labels, blocks, name="characters")
+
+
+def _with_characters(logits: dict, classifier, images, features, training) -> dict:
+    """`logits` plus the classifier's "characters" logits, if there is a classifier."""
+    if classifier is not None:
+        logits["characters"] = classifier(images, features, training=training)
+    return logits
+
+
+def _downsampling_blocks(config, blocks: int, spectral_norm=None, batch_norm=None,
+                         name="downsample") -> list[DownsamplingBlock]:
     """`blocks` stride-2 blocks of widths base * {1, 2, 4, 8, 8, ...}, batch norm (if
-    config.batch_norm) after all but the first."""
+    config.batch_norm, or batch_norm when given) after all but the first, spectral norm as
+    config.spectral_norm unless spectral_norm is given."""
+    spectral_norm = config.spectral_norm if spectral_norm is None else spectral_norm
+    batch_norm = config.batch_norm if batch_norm is None else batch_norm
     return [DownsamplingBlock(config.base_channels * 2 ** min(i, 3),
-                              batch_norm=config.batch_norm and i > 0,
-                              spectral_norm=config.spectral_norm, name=f"downsample_{i}")
+                              batch_norm=batch_norm and i > 0,
+                              spectral_norm=spectral_norm, name=f"{name}_{i}")
             for i in range(blocks)]
 
 
@@ -66,16 +119,18 @@ class FusionDiscriminator(keras.Model):
     """Real/fake logit per (frame, sentence) pair, judged from their fusion map.
 
     Constructed from the `discriminator` config section (base_channels, spectral_norm,
-    batch_norm), the text feature size Dt and the image size (a power of two >= 8).
+    batch_norm), the text feature size Dt, the image size (a power of two >= 8) and num_labels
+    (0: no character head).
 
     call({"images": [N, H, W, 3] in [-1, 1], "words": [N, L, Dt], "word_mask": bool [N, L]},
-         training) -> {"conditional": float32 logits [N]}.
+         training) -> {"conditional": float32 logits [N]} (+ "characters" [N, num_labels]).
     The first block's input width is L, so weights are tied to data.max_sentence_length.
     """
 
-    def __init__(self, config, text_dim: int, image_size: int, **kwargs):
+    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0, **kwargs):
         super().__init__(**kwargs)
         blocks = doublings_from_4x4(image_size)
+        self.characters = _character_classifier(config, num_labels, blocks)
         self.region_features = keras.layers.Conv2D(text_dim, 3, padding="same", use_bias=False,
                                                    name="region_features")
         self.downsampling = _downsampling_blocks(config, blocks)
@@ -90,8 +145,9 @@ class FusionDiscriminator(keras.Model):
         x = ops.reshape(fusion, (-1, height, width, fusion.shape[-1]))
         for block in self.downsampling:
             x = block(x, training=training)
-        return {"conditional": ops.reshape(ops.cast(self.logit(x, training=training), "float32"),
-                                           (-1,))}
+        logits = {"conditional": ops.reshape(ops.cast(self.logit(x, training=training),
+                                                      "float32"), (-1,))}
+        return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
 class JointDiscriminator(keras.Model):
@@ -109,15 +165,19 @@ class JointDiscriminator(keras.Model):
       conditional    the fusion map of h's regions (1x1 conv to Dt) with the frame's words,
                      Eq. 3 on the 4x4 grid, [N, 4, 4, L], and the sentence vector, tiled,
                      concatenated with h -> 3x3 conv, LeakyReLU -> 4x4 conv -> logit
-                     ("does this frame show this sentence?").
+                     ("does this frame show this sentence?");
+    characters       with num_labels > 0, `CharacterClassifier` on h or on a trunk of its own
+                     -> [N, num_labels] ("who is in it?").
 
     call({"images" [N, H, W, 3], "words" [N, L, Dt], "word_mask" bool [N, L],
-          "sentence" [N, Dt]}, training) -> {"conditional": [N], "unconditional": [N]} float32.
+          "sentence" [N, Dt]}, training) -> {"conditional": [N], "unconditional": [N]
+          (+ "characters" [N, num_labels])} float32.
     """
 
-    def __init__(self, config, text_dim: int, image_size: int, **kwargs):
+    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0, **kwargs):
         super().__init__(**kwargs)
         blocks = doublings_from_4x4(image_size)
+        self.characters = _character_classifier(config, num_labels, blocks)
         self.trunk = _downsampling_blocks(config, blocks)
         width = config.base_channels * 2 ** min(blocks - 1, 3)
         self.region_features = _spectral(keras.layers.Conv2D(text_dim, 1, use_bias=False,
@@ -145,17 +205,20 @@ class JointDiscriminator(keras.Model):
              sentence], axis=-1)
         conditional = ops.leaky_relu(self.joint(conditional, training=training),
                                      negative_slope=0.2)
-        return {name: ops.reshape(ops.cast(logit(y, training=training), "float32"), (-1,))
-                for name, logit, y in (("conditional", self.conditional_logit, conditional),
-                                       ("unconditional", self.unconditional_logit, x))}
+        logits = {name: ops.reshape(ops.cast(logit(y, training=training), "float32"), (-1,))
+                  for name, logit, y in (("conditional", self.conditional_logit, conditional),
+                                         ("unconditional", self.unconditional_logit, x))}
+        return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
 ARCHITECTURES = {"fusion": FusionDiscriminator, "joint": JointDiscriminator}
 
 
-def build_discriminator(config, text_dim: int, image_size: int):
-    """The discriminator named by config.architecture (the `discriminator` config section)."""
+def build_discriminator(config, text_dim: int, image_size: int, num_labels: int = 0):
+    """The discriminator named by config.architecture (the `discriminator` config section),
+    with a character head over num_labels characters when num_labels > 0."""
     if config.architecture not in ARCHITECTURES:
         raise ValueError(f"unknown discriminator.architecture {config.architecture!r}: expected "
                          f"one of {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[config.architecture](config, text_dim, image_size, name="discriminator")
+    return ARCHITECTURES[config.architecture](config, text_dim, image_size, num_labels,
+                                              name="discriminator")

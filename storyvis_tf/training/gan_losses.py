@@ -22,10 +22,15 @@ metrics show what was trained):
   cluster  Eq. 5 of the clustering features (fusion X = f(v_region) g(s_word)^T, Eq. 3, or the
            individual features) against the clustering memory's centroids; 0 until the online
            memory has been clustered once.
+  character  with losses.character_classification (not in the paper; the StoryGAN code
+           line's `cate_classify`, AC-GAN): D's character head classifies which characters real
+           frames show (D) and the fakes must show their stories' characters (G), multi-label
+           binary cross-entropy against the frames' labels.
   kl       KL of the generator's conditioning augmentation (G only, when it is on).
   total    what is differentiated:
-           D: gan_weight * gan + si_ss + i_s + r_w + sr_w + cluster              (Eq. 7)
-           G: generator_weight * (gan_weight * gan
+           D: gan_weight * gan + character_weight * character
+              + si_ss + i_s + r_w + sr_w + cluster                               (Eq. 7)
+           G: generator_weight * (gan_weight * gan + character_weight * character
                                   + generator_alignment_weight * (si_ss + i_s + r_w + cluster))
               + kl_weight * kl                                                  (Eq. 9 + KL)
            The generator weight (5) and the unit KL weight are the authors' code's
@@ -52,7 +57,8 @@ from keras import ops
 
 from storyvis_tf.losses.contrastive import contrastive_loss
 from storyvis_tf.losses.damsm import story_region_word_loss, word_region_loss
-from storyvis_tf.losses.gan import discriminator_gan_loss, generator_gan_loss, kl_loss
+from storyvis_tf.losses.gan import (character_loss, discriminator_gan_loss, generator_gan_loss,
+                                    kl_loss)
 from storyvis_tf.models.image_encoder import encode_story_frames
 from storyvis_tf.training.clustering_memory import clustering_features
 
@@ -69,13 +75,14 @@ def single_replica(x):
 
 
 def discriminator_losses(networks, config, real_images, fake_images, text,
-                         gather: Callable = single_replica, mismatched_text=None):
+                         gather: Callable = single_replica, mismatched_text=None, labels=None):
     """Eq. 7-8 on a batch of real stories and (gradient-stopped) fakes.
 
     networks: the StoryGAN (attributes image_encoder, discriminator, visual_head, language_head,
     clustering: a ClusteringMemory or None). real_images, fake_images: [B, T, H, W, 3];
     text: `encode_stories` output of the batch's sentences; mismatched_text: that of other
-    stories' sentences, required by losses.mismatched_pairs.
+    stories' sentences, required by losses.mismatched_pairs; labels: the frames' character
+    labels [B, T, C], required by losses.character_classification.
     Returns (terms, real_clustering_features): the clustering features of the real pairs
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
@@ -92,20 +99,22 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     if "unconditional" in real:
         gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
             real["unconditional"], fake["unconditional"])
-    terms = {"gan": gan}
+    terms = {"gan": gan, **_character_term(config, real, labels)}
     alignment, real_features = alignment_terms(networks, config, real_images, text,
                                                 CONTRASTIVE_SWITCHES, gather)
     terms.update(alignment)
-    terms["total"] = _paper_objective(terms, config.losses.gan_weight)
+    terms["total"] = _paper_objective(terms, config.losses)
     return terms, real_features
 
 
-def generator_losses(networks, config, generated, text, gather: Callable = single_replica):
+def generator_losses(networks, config, generated, text, gather: Callable = single_replica,
+                     labels=None):
     """Eq. 9-10 (+ KL) on the generator's output for a batch of stories.
 
     generated: the StoryGenerator output ("images" [B, T, H, W, 3], and "mu", "logvar" with
     conditioning augmentation), computed under the generator's gradient tape. Other arguments as
-    in `discriminator_losses`. Returns the dict of terms.
+    in `discriminator_losses` (labels: the characters each fake frame must show). Returns the
+    dict of terms.
     """
     images = generated["images"]
     logits = _frame_logits(networks.discriminator, images, text)
@@ -113,11 +122,11 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     if "unconditional" in logits:
         gan = gan + config.losses.unconditional_weight * generator_gan_loss(
             logits["unconditional"])
-    terms = {"gan": gan}
+    terms = {"gan": gan, **_character_term(config, logits, labels)}
     alignment, _ = alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
     terms.update(alignment)
     total = config.losses.generator_weight * _paper_objective(
-        terms, config.losses.gan_weight, config.losses.generator_alignment_weight)
+        terms, config.losses, config.losses.generator_alignment_weight)
     if "mu" in generated:
         terms["kl"] = kl_loss(generated["mu"], generated["logvar"])
         total = total + config.losses.kl_weight * terms["kl"]
@@ -147,11 +156,32 @@ def embed_story(networks, images, text, story_image: str) -> dict:
             "word_mask": text["mask"]}
 
 
-def _paper_objective(terms, gan_weight, alignment_weight=1.0):
-    """gan_weight * GAN + alignment_weight * every contrastive and clustering term: Eq. 7, and
-    Eq. 9 unweighted when alignment_weight is 1."""
-    return gan_weight * terms["gan"] + alignment_weight * sum(
-        value for key, value in terms.items() if key != "gan")
+def _character_term(config, logits, labels) -> dict:
+    """{"character": the multi-label loss of D's character logits [B, T, C] against `labels`}
+    with losses.character_classification, else {}."""
+    if not config.losses.character_classification:
+        return {}
+    if labels is None:
+        raise ValueError("losses.character_classification needs the frames' character labels")
+    if "characters" not in logits:
+        raise ValueError("losses.character_classification needs a discriminator built with a "
+                         "character head (num_labels > 0)")
+    return {"character": character_loss(logits["characters"], labels)}
+
+
+# Terms that come through the discriminator's logits; the rest are alignment terms.
+_ADVERSARIAL = ("gan", "character")
+
+
+def _paper_objective(terms, losses, alignment_weight=1.0):
+    """gan_weight * GAN + character_weight * character + alignment_weight * every contrastive and
+    clustering term: Eq. 7, and Eq. 9 unweighted when alignment_weight is 1 (the character term
+    is ours, absent unless switched on)."""
+    adversarial = losses.gan_weight * terms["gan"]
+    if "character" in terms:
+        adversarial = adversarial + losses.character_weight * terms["character"]
+    return adversarial + alignment_weight * sum(
+        value for key, value in terms.items() if key not in _ADVERSARIAL)
 
 
 def alignment_terms(networks, config, images, text, levels, gather):
@@ -203,10 +233,12 @@ def discriminator_inputs(images, text) -> dict:
 
 
 def _frame_logits(discriminator, images, text):
-    """The discriminator's logits per (frame, sentence) pair, each [B, T]."""
+    """The discriminator's logits per (frame, sentence) pair, each [B, T] (character logits
+    [B, T, C])."""
     frames = images.shape[1]
     logits = discriminator(discriminator_inputs(images, text), training=True)
-    return {name: ops.reshape(value, (-1, frames)) for name, value in logits.items()}
+    return {name: ops.reshape(value, (-1, frames, *value.shape[1:]))
+            for name, value in logits.items()}
 
 
 def _frames(x):

@@ -133,7 +133,8 @@ class StoryGAN(keras.Model):
         with tf.GradientTape() as discriminator_tape:
             d_terms, real_features = gan_losses.discriminator_losses(
                 self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
-                gather=_gather_replicas, mismatched_text=mismatched_text)
+                gather=_gather_replicas, mismatched_text=mismatched_text,
+                labels=batch["labels"])
             d_loss = _replica_share(self.d_optimizer, d_terms["total"])
         d_variables = self.discriminator_variables
         self.d_optimizer.apply(discriminator_tape.gradient(d_loss, d_variables), d_variables)
@@ -143,7 +144,7 @@ class StoryGAN(keras.Model):
         # Generator step (Eq. 9-10 + KL): the same fakes against the updated discriminator.
         with generator_tape:
             g_terms = gan_losses.generator_losses(self, self.config, generated, text,
-                                                  gather=_gather_replicas)
+                                                  gather=_gather_replicas, labels=batch["labels"])
             g_loss = _replica_share(self.g_optimizer, g_terms["total"])
         g_variables = self.generator.trainable_variables
         self.g_optimizer.apply(generator_tape.gradient(g_loss, g_variables), g_variables)
@@ -193,10 +194,12 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     losses = config.losses
     contrastive = [key for key, switch in gan_losses.CONTRASTIVE_SWITCHES.items()
                    if losses[switch]]
+    character = ("character",) if losses.character_classification else ()
     cluster = ("cluster",) if losses.cluster else ()
     kl = ("kl",) if config.generator.conditioning_augmentation else ()
-    return {"d": ("gan", *contrastive, *cluster, "total"),
-            "g": ("gan", *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
+    return {"d": ("gan", *character, *contrastive, *cluster, "total"),
+            "g": ("gan", *character,
+                  *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
                   *cluster, *kl, "total")}
 
 
@@ -238,18 +241,22 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     pretrained: `training.pretrained.load_pretrained` output (text_encoder, image_encoder,
     visual_head, language_head, centroids), created under the same strategy's scope; without
     it the encoders and heads start from random weights (tests, smoke runs). Offline clustering
-    needs its centroids. num_labels: labels per frame in the data (generator.use_character_labels).
+    needs its centroids. num_labels: labels per frame in the data (generator.use_character_labels,
+    losses.character_classification).
     """
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
     if config.train.jit_compile and replicas > 1:
         raise ValueError(f"train.jit_compile=True does not work with MirroredStrategy over "
                          f"{replicas} replicas (Keras 3 / TF 2.21): set it to False")
+    if config.losses.character_classification and num_labels < 1:
+        raise ValueError("losses.character_classification needs a dataset with character labels "
+                         "(its manifest lists no label_names)")
     if config.train.batch_size % replicas:
         raise ValueError(f"train.batch_size = {config.train.batch_size} stories must divide "
                          f"evenly over the {replicas} replicas")
     with _dtype_policy(config.train.mixed_precision), strategy.scope():
-        networks = _networks(config, vocab_size, max_sentence_length, pretrained)
+        networks = _networks(config, vocab_size, max_sentence_length, pretrained, num_labels)
         decay = config.train.generator_average_decay
         gan = StoryGAN(config, **networks, clustering=_clustering_memory(
             config, networks["image_encoder"], max_sentence_length, pretrained),
@@ -271,14 +278,14 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     return gan
 
 
-def _networks(config, vocab_size, max_sentence_length, pretrained) -> dict:
+def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -> dict:
     encoders = (build_encoders(config, vocab_size, config.data.image_size, max_sentence_length)
                 if pretrained is None else pretrained)
     return {**{key: encoders[key] for key in ENCODERS},
             "generator": build_generator(config),
-            "discriminator": build_discriminator(config.discriminator,
-                                                 config.text_encoder.hidden_dim,
-                                                 config.data.image_size)}
+            "discriminator": build_discriminator(
+                config.discriminator, config.text_encoder.hidden_dim, config.data.image_size,
+                num_labels if config.losses.character_classification else 0)}
 
 
 def _clustering_memory(config, image_encoder, sentence_length, pretrained):
