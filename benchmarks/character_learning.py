@@ -17,7 +17,6 @@ words given to the discriminator are zeros: the classifier of a joint discrimina
 separate trunk read the image only.
 """
 import json
-import os
 import sys
 
 import keras
@@ -26,6 +25,7 @@ import tensorflow as tf
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks.output import write_result
 from storyvis_tf.data.loader import load_dataset, read_manifest
 from storyvis_tf.losses.gan import character_loss
 from storyvis_tf.models.discriminator import build_discriminator
@@ -51,6 +51,9 @@ def main(argv):
     config = _CONFIG.value
     manifest = read_manifest(_DATA_DIR.value)
     num_labels, size = len(manifest["label_names"]), manifest["image_size"]
+    if not num_labels:
+        raise app.UsageError(f"{_DATA_DIR.value}/manifest.json lists no label_names: the "
+                             "character classifier needs a dataset with character labels")
     length, dim = config.data.max_sentence_length, config.text_encoder.hidden_dim
     keras.utils.set_random_seed(config.seed)
     discriminator = build_discriminator(config.discriminator, dim, size, num_labels)
@@ -87,9 +90,7 @@ def main(argv):
               "learning_rate": train.discriminator_learning_rate,
               "constant_guess_loss": constant_guess_loss(np.concatenate(seen)),
               "mean_loss_by_step": windows}
-    os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
-    with open(_OUTPUT.value, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
+    write_result(_OUTPUT.value, result)
     print(json.dumps(result, indent=2))
 
 

@@ -31,6 +31,7 @@ import tensorflow as tf
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks.output import write_result
 from benchmarks.timing import timed
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.data.preprocess import run_preprocess
@@ -136,9 +137,7 @@ def main(argv: list[str]) -> None:
         "generation": generation,
         "evaluator": evaluator,
     }
-    os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
-    with open(_OUTPUT.value, "w") as f:
-        json.dump(result, f, indent=2, default=str)
+    write_result(_OUTPUT.value, result)
     print(json.dumps({"generation": generation, "evaluator": evaluator}, indent=2))
 
 

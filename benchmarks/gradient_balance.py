@@ -18,7 +18,6 @@ training; without it the networks are freshly initialised (and the encoders pret
 --pretrained_dir is given).
 """
 import json
-import os
 import statistics
 import sys
 
@@ -26,6 +25,7 @@ import tensorflow as tf
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks.output import write_result
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import gan_losses
@@ -88,9 +88,7 @@ def main(argv):
               "gradient_rms": rms, "weights": weights, "weighted_gradient_rms": weighted,
               "alignment_over_gan": sum(v for k, v in weighted.items()
                                         if k not in ("gan", "character")) / weighted["gan"]}
-    os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
-    with open(_OUTPUT.value, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
+    write_result(_OUTPUT.value, result)
     print(json.dumps(result, indent=2))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from benchmarks.output import write_result
 from benchmarks.timing import timed
 from storyvis_tf.data import schema
 from storyvis_tf.data.loader import load_dataset
@@ -104,9 +105,7 @@ def main(argv: list[str]) -> None:
                  "load_dataset_over_loop": (loader_rate["stories_per_s"]
                                             / read_loop_rate["stories_per_s"])},
     }
-    os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
-    with open(_OUTPUT.value, "w") as f:
-        json.dump(result, f, indent=2)
+    write_result(_OUTPUT.value, result)
     print(json.dumps({"preprocess": result["preprocess"], "read": result["read"]}, indent=2))
 
 

@@ -31,6 +31,7 @@ from absl import app, flags
 from jax._src.lib import xla_client
 from ml_collections import config_flags
 
+from benchmarks.output import write_result
 from benchmarks.timing import timed
 from storyvis_tf.training.story_gan import build_story_gan
 from storyvis_tf.training.trainer import training_features
@@ -111,9 +112,7 @@ def main(argv: list[str]) -> None:
                              "flops_per_second": matmul},
         "achieved_over_matmul": achieved / matmul,
     }
-    os.makedirs(os.path.dirname(_OUTPUT.value) or ".", exist_ok=True)
-    with open(_OUTPUT.value, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
+    write_result(_OUTPUT.value, result)
     print(json.dumps({"stories_per_second": step["stories_per_second"],
                       "median_step_seconds": step["median_s"],
                       "gflops_per_step": cost["flops"] / 1e9,
