@@ -69,6 +69,9 @@ def get_config() -> ml_collections.ConfigDict:
     # names the characters of real frames, G's fakes must show their frames' characters
     c.losses.character_classification = False
     c.losses.character_weight = 1.0
+    # AC-GAN's original form: D's classifier also learns G's fakes with their stories' labels
+    # (D's character term = real + fake), so it separates the characters as G draws them
+    c.losses.character_fake_frames = False
     c.losses.kl_weight = 1.0
     c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
     c.losses.generator_alignment_weight = 1.0   # G's contrastive + cluster terms vs its GAN term
@@ -104,6 +107,9 @@ def get_config() -> ml_collections.ConfigDict:
     # losses.character_classification's classifier: shared (a head on D's last features, the
     # StoryGAN code line) | separate (its own trunk without spectral norm; README notes)
     c.discriminator.character_trunk = "shared"
+    # ProGAN's minibatch standard deviation before the real/fake logits, over groups of this
+    # many frames (0 = off; ProGAN: 4): lets D see a batch of fakes that all look alike
+    c.discriminator.minibatch_stddev_group = 0
 
     # --- GAN training ---------------------------------------------------------------------------
     c.train = ml_collections.ConfigDict()

@@ -9,7 +9,7 @@ from configs import default
 from storyvis_tf.models.attention import BidirectionalWordSpatialAttention, WordSpatialAttention
 from storyvis_tf.models.conditioning import ConditioningAugmentation
 from storyvis_tf.models.discriminator import (FusionDiscriminator, JointDiscriminator,
-                                               build_discriminator)
+                                               MinibatchStddev, build_discriminator)
 from storyvis_tf.models.fusion import ProjectionHead, flatten_fusion, fusion_features
 from storyvis_tf.models.generator import StoryGenerator
 from storyvis_tf.models.image_encoder import ImageEncoder, encode_story_frames
@@ -394,6 +394,42 @@ def test_character_classifier_gives_a_logit_per_character_and_frame(architecture
     else:
         assert classifier.trunk is None
         assert isinstance(classifier.head, keras.layers.SpectralNormalization)
+
+
+def test_minibatch_stddev_appends_each_groups_deviation():
+    # 4 frames in groups of 2 take frames (0, 2) and (1, 3): the first pair differs by 2 in
+    # every feature (deviation 1), the second is identical (deviation 0).
+    x = np.zeros((4, 2, 2, 3), "float32")
+    x[2] = 2.0
+    x[1] = x[3] = 5.0
+    out = np.asarray(MinibatchStddev(2)(x))
+    assert out.shape == (4, 2, 2, 4)
+    np.testing.assert_array_equal(out[..., :3], x)
+    np.testing.assert_allclose(out[..., 3], np.array([1.0, 0.0, 1.0, 0.0])[:, None, None] +
+                               np.zeros((4, 2, 2)), atol=1e-4)
+    # Fewer frames than the group size: one group of all of them.
+    np.testing.assert_allclose(np.asarray(MinibatchStddev(8)(x[:2]))[..., 3], 2.5, atol=1e-4)
+    with pytest.raises(ValueError, match="6 frames does not split into groups of 4"):
+        MinibatchStddev(4)(np.zeros((6, 2, 2, 3), "float32"))
+    with pytest.raises(ValueError, match="minibatch_stddev_group must be 0 .off. or >= 2"):
+        MinibatchStddev(1)
+
+
+@pytest.mark.parametrize("architecture", ["fusion", "joint"])
+def test_minibatch_stddev_makes_the_real_fake_logits_see_the_batch(architecture):
+    config = tiny_config(32).discriminator
+    config.update(architecture=architecture, minibatch_stddev_group=2)
+    keras.utils.set_random_seed(0)
+    discriminator = build_discriminator(config, D, 32)
+    images = np.random.default_rng(0).uniform(-1, 1, (B, T, 32, 32, 3)).astype("float32")
+    logits = discriminator(discriminator_inputs(images, generator_inputs()))
+    assert {name: value.shape for name, value in logits.items()} == {
+        name: (B * T,) for name in logits}
+    # Frame 0 unchanged, the rest of its batch replaced by copies of it: frame 0's logits move.
+    alike = np.broadcast_to(images[:1, :1], images.shape).copy()
+    moved = discriminator(discriminator_inputs(alike, generator_inputs()))
+    for name in logits:
+        assert abs(float(moved[name][0]) - float(logits[name][0])) > 1e-6
 
 
 def test_character_classifier_rejects_an_unknown_trunk():

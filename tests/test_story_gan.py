@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from configs import smoke
 from storyvis_tf.losses.clustering import kmeans
-from storyvis_tf.losses.gan import discriminator_gan_loss
+from storyvis_tf.losses.gan import character_loss, discriminator_gan_loss
 from storyvis_tf.models.discriminator import FusionDiscriminator
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import gan_losses
@@ -242,6 +242,38 @@ def test_character_classification_adds_its_term_to_both_objectives(trunk):
         gan_losses.generator_losses(gan, config, generated, text)
     with pytest.raises(ValueError, match="needs a dataset with character labels"):
         build_story_gan(config, VOCAB, LENGTH)
+
+
+def test_character_fake_frames_adds_the_fakes_to_the_discriminators_character_term():
+    config = tiny_config()
+    config.losses.character_classification = True
+    config.discriminator.spectral_norm = False   # its power iteration moves D at every call
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH, num_labels=3)
+    batch = random_batch(config, 2)
+    batch["labels"][:, :, 2] = 1.0
+    text = encode_stories(gan.text_encoder, batch["token_ids"])
+    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    fakes = np.random.default_rng(5).uniform(-1, 1, batch["images"].shape).astype("float32")
+
+    def d_terms():
+        return gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+                                               mismatched_text=mismatched,
+                                               labels=batch["labels"])[0]
+
+    real_only = d_terms()
+    config.losses.character_fake_frames = True
+    both = d_terms()
+    fake_logits = gan.discriminator(gan_losses.discriminator_inputs(fakes, text),
+                                    training=True)["characters"]
+    fake_term = float(character_loss(fake_logits, np.reshape(batch["labels"], (-1, 3))))
+    np.testing.assert_allclose(float(both["character"]),
+                               float(real_only["character"]) + fake_term, rtol=1e-5)
+    np.testing.assert_allclose(float(both["gan"]), float(real_only["gan"]), rtol=1e-6)
+
+    config.losses.character_classification = False
+    with pytest.raises(ValueError, match="character_fake_frames trains the character classifier"):
+        build_story_gan(config, VOCAB, LENGTH, num_labels=3)
 
 
 def _memory_config(**overrides):

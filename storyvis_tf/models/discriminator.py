@@ -6,7 +6,8 @@ departure, see its docstring and the README's reproduction notes). `build_discri
 one by `discriminator.architecture`. Both return {"conditional": [N]} (+ "unconditional": [N]
 for the joint one), float32; given num_labels > 0 (losses.character_classification) they also
 return "characters" [N, num_labels]: logits of which characters the frame shows
-(`CharacterClassifier`).
+(`CharacterClassifier`). With discriminator.minibatch_stddev_group > 0 the real/fake logits also
+see ProGAN's minibatch standard deviation of the last 4x4 features (`MinibatchStddev`).
 
 FusionDiscriminator: per frame, a 3x3 conv gives a Dt-dimensional regional feature at every
 pixel; its product with the sentence's word matrix is the fusion map (Eq. 3), one channel per
@@ -64,7 +65,8 @@ class CharacterClassifier(keras.layers.Layer):
     or batch norm. Keras' spectral normalisation projects every kernel back to unit norm at each
     training call, and a shared spectral-normalised trunk learns the classification too slowly
     to guide the generator within a CPU run (README reproduction notes); the classifier is
-    trained on real frames only, so it needs no adversarial safeguard.
+    not adversarial (it learns real frames, and with losses.character_fake_frames the fakes
+    with their stories' labels), so it needs no Lipschitz safeguard.
     """
 
     def __init__(self, config, num_labels: int, blocks: int, **kwargs):
@@ -86,6 +88,53 @@ class CharacterClassifier(keras.layers.Layer):
                 x = block(x, training=training)
         logits = self.head(x, training=training)
         return ops.cast(ops.reshape(logits, (-1, logits.shape[-1])), "float32")
+
+
+class MinibatchStddev(keras.layers.Layer):
+    """ProGAN's minibatch standard deviation (Karras et al. 2018, Sec. 3): one more channel
+    holding, for each group of `group_size` frames, the standard deviation of every feature
+    across the group averaged to one number. A batch of fakes that all look alike (one
+    background for every story) then differs visibly from a batch of real frames, so the
+    discriminator can penalise the collapse. Groups take every (N / group_size)-th frame, so
+    with story-major batches they span different stories.
+
+    call(x [N, H, W, C]) -> [N, H, W, C + 1]; N must be a multiple of the group size (or
+    smaller than it: one group of all N).
+    """
+
+    def __init__(self, group_size: int, **kwargs):
+        super().__init__(**kwargs)
+        if group_size < 2:
+            raise ValueError(f"discriminator.minibatch_stddev_group must be 0 (off) or >= 2, "
+                             f"got {group_size}")
+        self.group_size = group_size
+
+    def call(self, x):
+        frames, height, width, channels = x.shape
+        group = min(self.group_size, frames)
+        if frames % group:
+            raise ValueError(f"MinibatchStddev: a batch of {frames} frames does not split into "
+                             f"groups of {group} (discriminator.minibatch_stddev_group)")
+        grouped = ops.reshape(ops.cast(x, "float32"),
+                              (group, frames // group, height, width, channels))
+        deviation = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)          # [N/g, H, W, C]
+        statistic = ops.mean(deviation, axis=(1, 2, 3), keepdims=True)  # [N/g, 1, 1, 1]
+        statistic = ops.tile(statistic, (group, height, width, 1))
+        return ops.concatenate([x, ops.cast(statistic, x.dtype)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
+def _minibatch_stddev(config):
+    """The MinibatchStddev layer of config.minibatch_stddev_group, or None when it is 0."""
+    group = config.minibatch_stddev_group
+    return MinibatchStddev(group, name="minibatch_stddev") if group else None
+
+
+def _with_stddev(layer, x):
+    """x with the minibatch-stddev channel appended, or x itself when the layer is off."""
+    return x if layer is None else layer(x)
 
 
 def _character_classifier(config, num_labels: int, blocks: int):
@@ -134,6 +183,7 @@ class FusionDiscriminator(keras.Model):
         self.region_features = keras.layers.Conv2D(text_dim, 3, padding="same", use_bias=False,
                                                    name="region_features")
         self.downsampling = _downsampling_blocks(config, blocks)
+        self.minibatch_stddev = _minibatch_stddev(config)
         self.logit = _spectral(keras.layers.Conv2D(1, 4, strides=4, name="logit"),
                                config.spectral_norm)
 
@@ -145,8 +195,8 @@ class FusionDiscriminator(keras.Model):
         x = ops.reshape(fusion, (-1, height, width, fusion.shape[-1]))
         for block in self.downsampling:
             x = block(x, training=training)
-        logits = {"conditional": ops.reshape(ops.cast(self.logit(x, training=training),
-                                                      "float32"), (-1,))}
+        logit = self.logit(_with_stddev(self.minibatch_stddev, x), training=training)
+        logits = {"conditional": ops.reshape(ops.cast(logit, "float32"), (-1,))}
         return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
@@ -179,6 +229,7 @@ class JointDiscriminator(keras.Model):
         blocks = doublings_from_4x4(image_size)
         self.characters = _character_classifier(config, num_labels, blocks)
         self.trunk = _downsampling_blocks(config, blocks)
+        self.minibatch_stddev = _minibatch_stddev(config)
         width = config.base_channels * 2 ** min(blocks - 1, 3)
         self.region_features = _spectral(keras.layers.Conv2D(text_dim, 1, use_bias=False,
                                                              name="region_features"),
@@ -200,14 +251,15 @@ class JointDiscriminator(keras.Model):
                                  inputs["words"], ops.cast(inputs["word_mask"], "bool"))
         sentence = ops.broadcast_to(ops.cast(inputs["sentence"], x.dtype)[:, None, None, :],
                                     (ops.shape(x)[0], height, width, text_dim))
+        judged = _with_stddev(self.minibatch_stddev, x)
         conditional = ops.concatenate(
-            [x, ops.cast(ops.reshape(fusion, (-1, height, width, fusion.shape[-1])), x.dtype),
+            [judged, ops.cast(ops.reshape(fusion, (-1, height, width, fusion.shape[-1])), x.dtype),
              sentence], axis=-1)
         conditional = ops.leaky_relu(self.joint(conditional, training=training),
                                      negative_slope=0.2)
         logits = {name: ops.reshape(ops.cast(logit(y, training=training), "float32"), (-1,))
                   for name, logit, y in (("conditional", self.conditional_logit, conditional),
-                                         ("unconditional", self.unconditional_logit, x))}
+                                         ("unconditional", self.unconditional_logit, judged))}
         return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 

@@ -25,7 +25,9 @@ metrics show what was trained):
   character  with losses.character_classification (not in the paper; the StoryGAN code
            line's `cate_classify`, AC-GAN): D's character head classifies which characters real
            frames show (D) and the fakes must show their stories' characters (G), multi-label
-           binary cross-entropy against the frames' labels.
+           binary cross-entropy against the frames' labels. With losses.character_fake_frames
+           D's term is real + fake: its classifier also learns the fakes with their stories'
+           labels (AC-GAN's original form, Odena et al. 2017).
   kl       KL of the generator's conditioning augmentation (G only, when it is on).
   total    what is differentiated:
            D: gan_weight * gan + character_weight * character
@@ -100,6 +102,8 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
         gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
             real["unconditional"], fake["unconditional"])
     terms = {"gan": gan, **_character_term(config, real, labels)}
+    if config.losses.character_classification and config.losses.character_fake_frames:
+        terms["character"] = terms["character"] + character_loss(fake["characters"], labels)
     alignment, real_features = alignment_terms(networks, config, real_images, text,
                                                 CONTRASTIVE_SWITCHES, gather)
     terms.update(alignment)

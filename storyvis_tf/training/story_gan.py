@@ -252,6 +252,9 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     if config.losses.character_classification and num_labels < 1:
         raise ValueError("losses.character_classification needs a dataset with character labels "
                          "(its manifest lists no label_names)")
+    if config.losses.character_fake_frames and not config.losses.character_classification:
+        raise ValueError("losses.character_fake_frames trains the character classifier of "
+                         "losses.character_classification, which is off")
     if config.train.batch_size % replicas:
         raise ValueError(f"train.batch_size = {config.train.batch_size} stories must divide "
                          f"evenly over the {replicas} replicas")
