@@ -72,6 +72,9 @@ def get_config() -> ml_collections.ConfigDict:
     # AC-GAN's original form: D's classifier also learns G's fakes with their stories' labels
     # (D's character term = real + fake), so it separates the characters as G draws them
     c.losses.character_fake_frames = False
+    # R1 gradient penalty on real frames (Mescheder et al. 2018; not in the paper): D's total
+    # + r1_gamma / 2 * E|grad_x D(x)|^2; 0 = off. For a discriminator without spectral norm
+    c.losses.r1_gamma = 0.0
     c.losses.kl_weight = 1.0
     c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
     c.losses.generator_alignment_weight = 1.0   # G's contrastive + cluster terms vs its GAN term

@@ -276,6 +276,32 @@ def test_character_fake_frames_adds_the_fakes_to_the_discriminators_character_te
         build_story_gan(config, VOCAB, LENGTH, num_labels=3)
 
 
+def test_r1_gamma_adds_the_real_frames_gradient_penalty_to_the_discriminator():
+    config = tiny_config()
+    config.discriminator.spectral_norm = False
+    config.losses.r1_gamma = 4.0
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH)
+    batch = random_batch(config, 2)
+    text = encode_stories(gan.text_encoder, batch["token_ids"])
+    inputs = gan_losses.discriminator_inputs(batch["images"], text)
+    frames = tf.constant(inputs["images"])
+    with tf.GradientTape() as tape:
+        tape.watch(frames)
+        logits = gan.discriminator({**inputs, "images": frames}, training=True)
+        score = tf.reduce_sum(logits["conditional"]) + tf.reduce_sum(logits["unconditional"])
+    expected = float(tf.reduce_mean(tf.reduce_sum(tape.gradient(score, frames) ** 2, [1, 2, 3])))
+    assert expected > 0
+    np.testing.assert_allclose(float(gan._r1_penalty(batch["images"], text)), expected, rtol=1e-5)
+    assert "r1" in loss_term_names(config)["d"] and "r1" not in loss_term_names(config)["g"]
+    before = _values(gan.discriminator.weights)
+    logs = gan.train_step(batch)
+    assert np.isfinite(float(logs["d_r1"])) and float(logs["d_r1"]) > 0
+    assert _changed(before, gan.discriminator.weights)
+    config.losses.r1_gamma = 0.0
+    assert "r1" not in loss_term_names(config)["d"]
+
+
 def _memory_config(**overrides):
     config = smoke.get_config().clustering
     config.update(dict(k=2, memory_batches=2, every_n_batches=3, lloyd_iterations=5))

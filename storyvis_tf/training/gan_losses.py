@@ -29,6 +29,9 @@ metrics show what was trained):
            D's term is real + fake: its classifier also learns the fakes with their stories'
            labels (AC-GAN's original form, Odena et al. 2017).
   kl       KL of the generator's conditioning augmentation (G only, when it is on).
+  r1       with losses.r1_gamma > 0, D only: the R1 gradient penalty on real frames, added to
+           D's total as r1_gamma / 2 * r1 by the train step (it needs the input gradient, so
+           it is computed there, `StoryGAN._r1_penalty`).
   total    what is differentiated:
            D: gan_weight * gan + character_weight * character
               + si_ss + i_s + r_w + sr_w + cluster                               (Eq. 7)

@@ -135,6 +135,10 @@ class StoryGAN(keras.Model):
                 self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
                 gather=_gather_replicas, mismatched_text=mismatched_text,
                 labels=batch["labels"])
+            if self.config.losses.r1_gamma:
+                d_terms["r1"] = self._r1_penalty(batch["images"], text)
+                d_terms["total"] = (d_terms["total"]
+                                    + 0.5 * self.config.losses.r1_gamma * d_terms["r1"])
             d_loss = _replica_share(self.d_optimizer, d_terms["total"])
         d_variables = self.discriminator_variables
         self.d_optimizer.apply(discriminator_tape.gradient(d_loss, d_variables), d_variables)
@@ -151,6 +155,21 @@ class StoryGAN(keras.Model):
         if self.generator_average is not None:
             self.generator_average.update(self.generator.weights, self.g_optimizer.iterations)
         return self._track(d=d_terms, g=g_terms)
+
+    def _r1_penalty(self, real_images, text):
+        """R1 (Mescheder et al. 2018): the squared norm of the gradient of D's real/fake
+        logits (conditional, and unconditional with a joint D) with respect to each real
+        frame, averaged over frames. It keeps D smooth around the data, so G's gradient through
+        it carries no pixel-level noise; added to D's total as r1_gamma / 2 * r1 (StyleGAN's
+        form)."""
+        inputs = gan_losses.discriminator_inputs(real_images, text)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs["images"])
+            logits = self.discriminator(inputs, training=True)
+            score = tf.add_n([tf.reduce_sum(logits[name]) for name in
+                              ("conditional", "unconditional") if name in logits])
+        gradient = tf.cast(tape.gradient(score, inputs["images"]), tf.float32)
+        return tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]))
 
     def averaged_generator(self):
         """Context in which the generator holds its weight average (samples, run-directory
@@ -197,7 +216,8 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     character = ("character",) if losses.character_classification else ()
     cluster = ("cluster",) if losses.cluster else ()
     kl = ("kl",) if config.generator.conditioning_augmentation else ()
-    return {"d": ("gan", *character, *contrastive, *cluster, "total"),
+    r1 = ("r1",) if losses.r1_gamma else ()
+    return {"d": ("gan", *character, *contrastive, *cluster, *r1, "total"),
             "g": ("gan", *character,
                   *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
                   *cluster, *kl, "total")}
