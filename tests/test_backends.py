@@ -35,7 +35,8 @@ def worker(directory: str, reference: str = "") -> None:
     c = default.get_config()
     c.generator.update(dict(noise_dim=6, condition_dim=5, base_channels=4, residual_blocks=1,
                             attention_resolutions=(16, 32), frame_gru=True))
-    c.discriminator.update(dict(base_channels=4, character_trunk="separate"))
+    c.discriminator.update(dict(base_channels=4, character_trunk="separate",
+                                minibatch_stddev_group=2))
     keras.utils.set_random_seed(0)
     models = {"text_encoder": TextEncoder(20, 6, dim, 0.1),
               "image_encoder": ImageEncoder("compact", dim, 4),
