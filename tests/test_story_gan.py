@@ -201,18 +201,24 @@ def test_generator_clustering_term_reaches_the_generator(built):
     assert sum(float(tf.norm(g)) for g in gradients if g is not None) > 0
 
 
+def _character_setup(config, present):
+    """A seeded GAN over 3 characters, a 2-story batch in which character `present` is in every
+    frame, and the encoded text of its stories and of their mismatched pairs."""
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH, num_labels=3)
+    batch = random_batch(config, 2)
+    batch["labels"][:, :, present] = 1.0
+    return (gan, batch, encode_stories(gan.text_encoder, batch["token_ids"]),
+            encode_stories(gan.text_encoder, batch["mismatched_token_ids"]))
+
+
 @pytest.mark.parametrize("trunk", ["shared", "separate"])
 def test_character_classification_adds_its_term_to_both_objectives(trunk):
     config = tiny_config()
     config.discriminator.character_trunk = trunk
     config.losses.update(character_classification=True, character_weight=3.0, gan_weight=2.0,
                          generator_alignment_weight=0.5)
-    keras.utils.set_random_seed(0)
-    gan = build_story_gan(config, VOCAB, LENGTH, num_labels=3)
-    batch = random_batch(config, 2)
-    batch["labels"][:, :, 1] = 1.0
-    text = encode_stories(gan.text_encoder, batch["token_ids"])
-    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    gan, batch, text, mismatched = _character_setup(config, present=1)
     with tf.GradientTape() as tape:
         generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                                   training=True)
@@ -248,12 +254,7 @@ def test_character_fake_frames_adds_the_fakes_to_the_discriminators_character_te
     config = tiny_config()
     config.losses.character_classification = True
     config.discriminator.spectral_norm = False   # its power iteration moves D at every call
-    keras.utils.set_random_seed(0)
-    gan = build_story_gan(config, VOCAB, LENGTH, num_labels=3)
-    batch = random_batch(config, 2)
-    batch["labels"][:, :, 2] = 1.0
-    text = encode_stories(gan.text_encoder, batch["token_ids"])
-    mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
+    gan, batch, text, mismatched = _character_setup(config, present=2)
     fakes = np.random.default_rng(5).uniform(-1, 1, batch["images"].shape).astype("float32")
 
     def d_terms():
