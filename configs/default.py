@@ -113,6 +113,12 @@ def get_config() -> ml_collections.ConfigDict:
     # ProGAN's minibatch standard deviation before the real/fake logits, over groups of this
     # many frames (0 = off; ProGAN: 4): lets D see a batch of fakes that all look alike
     c.discriminator.minibatch_stddev_group = 0
+    # the projection discriminator's class term (Miyato & Koyama 2018) on the frames' character
+    # labels in the conditional logit; not in the paper (README notes); needs labelled data
+    c.discriminator.label_projection = False
+    # joint D only: its conditional logit also sees the frame's story vector (StoryGAN's image
+    # discriminator's story context), not in the paper (README notes)
+    c.discriminator.story_condition = False
 
     # --- GAN training ---------------------------------------------------------------------------
     c.train = ml_collections.ConfigDict()

@@ -36,22 +36,25 @@ def worker(directory: str, reference: str = "") -> None:
     c.generator.update(dict(noise_dim=6, condition_dim=5, base_channels=4, residual_blocks=1,
                             attention_resolutions=(16, 32), frame_gru=True))
     c.discriminator.update(dict(base_channels=4, character_trunk="separate",
-                                minibatch_stddev_group=2))
+                                minibatch_stddev_group=2, label_projection=True))
     keras.utils.set_random_seed(0)
     models = {"text_encoder": TextEncoder(20, 6, dim, 0.1),
               "image_encoder": ImageEncoder("compact", dim, 4),
               "generator": StoryGenerator(c.generator, size, frames, dim),
-              "discriminator": build_discriminator(c.discriminator, dim, size, num_labels=3)}
+              "discriminator": build_discriminator(c.discriminator, dim, size, num_labels=3,
+                                                   projection_labels=3)}
     rng = np.random.default_rng(0)
     lengths = np.array([[2, 5, 1], [3, 4, 5]])
     tokens = rng.integers(2, 20, (batch, frames, length)) * (np.arange(length) < lengths[..., None])
     noise = rng.normal(size=(batch, 6)).astype("float32")
     real = rng.uniform(-1, 1, (batch * frames, size, size, 3)).astype("float32")
+    labels = (rng.random((batch * frames, 3)) < 0.5).astype("float32")
+    labels[:, 0] = 1.0
 
     def frame_words(text):
         return {"words": ops.reshape(text["words"], (-1, length, dim)),
                 "word_mask": ops.reshape(text["mask"], (-1, length)),
-                "sentence": ops.reshape(text["sentence"], (-1, dim))}
+                "sentence": ops.reshape(text["sentence"], (-1, dim)), "labels": labels}
 
     def run():
         text = encode_stories(models["text_encoder"], tokens)

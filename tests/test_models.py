@@ -432,6 +432,57 @@ def test_minibatch_stddev_makes_the_real_fake_logits_see_the_batch(architecture)
         assert abs(float(moved[name][0]) - float(logits[name][0])) > 1e-6
 
 
+@pytest.mark.parametrize("architecture", ["fusion", "joint"])
+def test_label_projection_adds_a_linear_term_per_present_character(architecture):
+    config = tiny_config(32).discriminator
+    config.update(architecture=architecture, label_projection=True)
+    keras.utils.set_random_seed(0)
+    discriminator = build_discriminator(config, D, 32, projection_labels=3)
+    images = np.random.default_rng(0).uniform(-1, 1, (B, T, 32, 32, 3)).astype("float32")
+    inputs = discriminator_inputs(images, generator_inputs())
+
+    def logits(*present):
+        labels = np.zeros((B * T, 3), "float32")
+        labels[:, list(present)] = 1.0
+        return discriminator({**inputs, "labels": labels})
+
+    none, first, third, both = logits(), logits(0), logits(2), logits(0, 2)
+    # sum_c y_c <e_c, phi(x)>: each character adds its own score, independently of the others.
+    np.testing.assert_allclose(np.asarray(both["conditional"] - none["conditional"]),
+                               np.asarray(first["conditional"] - none["conditional"]
+                                          + third["conditional"] - none["conditional"]),
+                               rtol=1e-4, atol=1e-5)
+    worded = LENGTHS.reshape(-1) > 0   # the fusion D sees nothing of a frame without words
+    assert np.abs(np.asarray(first["conditional"] - none["conditional"])[worded]).min() > 0
+    if architecture == "joint":
+        np.testing.assert_array_equal(first["unconditional"], none["unconditional"])
+    with pytest.raises(KeyError, match="inputs need 'labels'"):
+        discriminator(inputs)
+    with pytest.raises(ValueError, match="labels have 2 characters, the discriminator was "
+                                         "built for 3"):
+        discriminator({**inputs, "labels": np.zeros((B * T, 2), "float32")})
+    with pytest.raises(ValueError, match="label_projection needs the number of character labels"):
+        build_discriminator(config, D, 32)
+
+
+def test_story_condition_is_a_joint_discriminator_input():
+    config = tiny_config(32).discriminator
+    config.story_condition = True
+    keras.utils.set_random_seed(0)
+    discriminator = build_discriminator(config, D, 32)
+    images = np.random.default_rng(0).uniform(-1, 1, (B, T, 32, 32, 3)).astype("float32")
+    inputs = discriminator_inputs(images, generator_inputs())
+    stories = np.random.default_rng(1).normal(size=(2, B * T, D)).astype("float32")
+    first, second = (discriminator({**inputs, "story": story}) for story in stories)
+    assert np.abs(np.asarray(first["conditional"] - second["conditional"])).min() > 0
+    np.testing.assert_array_equal(first["unconditional"], second["unconditional"])
+    with pytest.raises(KeyError, match="inputs need 'story'"):
+        discriminator(inputs)
+    config.architecture = "fusion"
+    with pytest.raises(ValueError, match="story_condition needs the joint discriminator"):
+        build_discriminator(config, D, 32)
+
+
 def test_character_classifier_rejects_an_unknown_trunk():
     config = tiny_config(32).discriminator
     config.character_trunk = "own"

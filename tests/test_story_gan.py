@@ -293,7 +293,8 @@ def test_r1_gamma_adds_the_real_frames_gradient_penalty_to_the_discriminator():
         score = tf.reduce_sum(logits["conditional"]) + tf.reduce_sum(logits["unconditional"])
     expected = float(tf.reduce_mean(tf.reduce_sum(tape.gradient(score, frames) ** 2, [1, 2, 3])))
     assert expected > 0
-    np.testing.assert_allclose(float(gan._r1_penalty(batch["images"], text)), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(gan._r1_penalty(batch["images"], text, batch["labels"])),
+                               expected, rtol=1e-5)
     assert "r1" in loss_term_names(config)["d"] and "r1" not in loss_term_names(config)["g"]
     before = _values(gan.discriminator.weights)
     logs = gan.train_step(batch)
@@ -301,6 +302,84 @@ def test_r1_gamma_adds_the_real_frames_gradient_penalty_to_the_discriminator():
     assert _changed(before, gan.discriminator.weights)
     config.losses.r1_gamma = 0.0
     assert "r1" not in loss_term_names(config)["d"]
+
+
+def test_label_projection_conditions_the_discriminators_gan_term_on_the_characters():
+    config = tiny_config()
+    config.discriminator.update(label_projection=True, spectral_norm=False)  # calls repeatable
+    gan, batch, text, mismatched = _character_setup(config, present=0)
+    batch["labels"][1, :, 2] = 1.0                         # story 1 shows characters 0 and 2
+    batch["mismatched_labels"] = np.roll(batch["labels"], 1, axis=0)
+    fakes = np.random.default_rng(5).uniform(-1, 1, batch["images"].shape).astype("float32")
+
+    def logits(images, sentences, labels):
+        return gan.discriminator(gan_losses.discriminator_inputs(images, sentences, labels),
+                                 training=True)
+
+    real = logits(batch["images"], text, batch["labels"])
+    fake = logits(fakes, text, batch["labels"])
+    wrong = logits(batch["images"], mismatched, batch["mismatched_labels"])["conditional"]
+    expected = (discriminator_gan_loss(real["conditional"], fake["conditional"], wrong)
+                + config.losses.unconditional_weight
+                * discriminator_gan_loss(real["unconditional"], fake["unconditional"]))
+    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+                                           mismatched_text=mismatched, labels=batch["labels"],
+                                           mismatched_labels=batch["mismatched_labels"])
+    np.testing.assert_allclose(float(d["gan"]), float(expected), rtol=1e-5)
+    # Other labels, same frames and sentences: only the conditional logit moves.
+    relabelled = logits(batch["images"], text, np.roll(batch["labels"], 1, axis=0))
+    assert np.abs(np.asarray(relabelled["conditional"] - real["conditional"])).max() > 1e-6
+    np.testing.assert_array_equal(relabelled["unconditional"], real["unconditional"])
+
+    before = _values(gan.discriminator.label_projection.weights)
+    logs = gan.train_step(batch)
+    assert np.isfinite(float(logs["d_gan"])) and np.isfinite(float(logs["g_gan"]))
+    assert _changed(before, gan.discriminator.label_projection.weights)
+    with pytest.raises(ValueError, match="needs the mismatched_labels"):
+        gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+                                        mismatched_text=mismatched, labels=batch["labels"])
+    with pytest.raises(ValueError, match="needs the frames' character labels"):
+        gan_losses.generator_losses(gan, config, {"images": fakes}, text)
+    with pytest.raises(ValueError, match="label_projection needs a dataset with character"):
+        build_story_gan(config, VOCAB, LENGTH)
+
+
+@pytest.mark.parametrize("story_condition", [False, True])
+def test_story_condition_judges_each_frame_against_its_whole_story(story_condition):
+    config = tiny_config()
+    config.discriminator.update(story_condition=story_condition, spectral_norm=False)
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH)
+    batch = random_batch(config, 2)
+
+    def frame_0_logits(token_ids):
+        text = encode_stories(gan.text_encoder, token_ids)
+        logits = gan.discriminator(gan_losses.discriminator_inputs(batch["images"], text))
+        return np.asarray(logits["conditional"])[0], np.asarray(logits["unconditional"])[0]
+
+    other = batch["token_ids"].copy()
+    other[0, 1] = np.roll(other[0, 1], 1)                 # story 0's second sentence only
+    (conditional, unconditional), (moved, same) = frame_0_logits(batch["token_ids"]), \
+        frame_0_logits(other)
+    assert (abs(moved - conditional) > 1e-6) == story_condition
+    assert same == unconditional
+    assert np.isfinite(float(gan.train_step(batch)["d_gan"]))
+
+
+def test_minibatch_stddev_groups_must_divide_each_replicas_frames():
+    # Groups of 2 over 3-frame stories: one story's frames do not split into them, a 2-story
+    # batch's 6 frames do, so building (its dummy pass) and a train step must work.
+    config = tiny_config()
+    config.data.frames_per_story = 3
+    config.discriminator.minibatch_stddev_group = 2
+    keras.utils.set_random_seed(0)
+    gan = build_story_gan(config, VOCAB, LENGTH)
+    logs = gan.train_step(random_batch(config, 2))
+    assert np.isfinite(float(logs["d_gan"]))
+    config.discriminator.minibatch_stddev_group = 4
+    with pytest.raises(ValueError, match="minibatch_stddev_group = 4 does not divide the 6 "
+                                         "frames"):
+        build_story_gan(config, VOCAB, LENGTH)
 
 
 def _memory_config(**overrides):

@@ -7,7 +7,9 @@ one by `discriminator.architecture`. Both return {"conditional": [N]} (+ "uncond
 for the joint one), float32; given num_labels > 0 (losses.character_classification) they also
 return "characters" [N, num_labels]: logits of which characters the frame shows
 (`CharacterClassifier`). With discriminator.minibatch_stddev_group > 0 the real/fake logits also
-see ProGAN's minibatch standard deviation of the last 4x4 features (`MinibatchStddev`).
+see ProGAN's minibatch standard deviation of the last 4x4 features (`MinibatchStddev`). With
+discriminator.label_projection they take the frames' character labels too ("labels" [N, C]) and
+their conditional logit adds the projection discriminator's class term (`LabelProjection`).
 
 FusionDiscriminator: per frame, a 3x3 conv gives a Dt-dimensional regional feature at every
 pixel; its product with the sentence's word matrix is the fusion map (Eq. 3), one channel per
@@ -90,6 +92,62 @@ class CharacterClassifier(keras.layers.Layer):
         return ops.cast(ops.reshape(logits, (-1, logits.shape[-1])), "float32")
 
 
+class LabelProjection(keras.layers.Layer):
+    """The projection discriminator's class term (Miyato & Koyama 2018), for multi-label frames:
+    sum_c y_c <e_c, phi(x)>, with phi(x) the sum of the last feature map over its positions
+    (SNGAN's global sum pooling) and e_c a learnt embedding per character
+    (discriminator.label_projection).
+
+    Why: an auxiliary classifier trained on real frames names the characters of real frames
+    but answers arbitrarily on fakes, so its gradient tells the generator little about how a
+    character looks; this term is part of the real/fake logit, learnt on reals and fakes alike,
+    so it measures how far a fake frame is from a real frame of the same characters. With
+    mismatched pairs, real frames under another story's labels are negatives too.
+
+    call(features [N, h, w, C], labels [N, num_labels]) -> float32 [N].
+    """
+
+    def __init__(self, num_labels: int, spectral_norm: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.num_labels = num_labels
+        self.spectral_norm = spectral_norm
+        self.embedding = _spectral(keras.layers.Dense(num_labels, use_bias=False,
+                                                      name="embedding"), spectral_norm)
+
+    def call(self, features, labels, training=False):
+        if labels.shape[-1] != self.num_labels:
+            raise ValueError(f"LabelProjection: labels have {labels.shape[-1]} characters, the "
+                             f"discriminator was built for {self.num_labels}")
+        scores = self.embedding(ops.sum(features, axis=(1, 2)), training=training)
+        return ops.sum(ops.cast(scores, "float32") * ops.cast(labels, "float32"), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_labels": self.num_labels,
+                "spectral_norm": self.spectral_norm}
+
+
+def _label_projection(config, projection_labels: int):
+    """The LabelProjection of discriminator.label_projection over projection_labels
+    characters, or None when it is off."""
+    if not config.label_projection:
+        return None
+    if projection_labels < 1:
+        raise ValueError("discriminator.label_projection needs the number of character labels "
+                         "(the dataset's label_names)")
+    return LabelProjection(projection_labels, config.spectral_norm, name="label_projection")
+
+
+def _conditional_logit(logit, projection, features, inputs, training):
+    """The conditional logit [N] float32, plus the label projection of `features` when on."""
+    logit = ops.reshape(ops.cast(logit, "float32"), (-1,))
+    if projection is None:
+        return logit
+    if "labels" not in inputs:
+        raise KeyError("discriminator.label_projection is on, so the discriminator's inputs "
+                       "need 'labels' [N, num_characters]")
+    return logit + projection(features, inputs["labels"], training=training)
+
+
 class MinibatchStddev(keras.layers.Layer):
     """ProGAN's minibatch standard deviation (Karras et al. 2018, Sec. 3): one more channel
     holding, for each group of `group_size` frames, the standard deviation of every feature
@@ -168,18 +226,22 @@ class FusionDiscriminator(keras.Model):
     """Real/fake logit per (frame, sentence) pair, judged from their fusion map.
 
     Constructed from the `discriminator` config section (base_channels, spectral_norm,
-    batch_norm), the text feature size Dt, the image size (a power of two >= 8) and num_labels
-    (0: no character head).
+    batch_norm, label_projection), the text feature size Dt, the image size (a power of two >= 8),
+    num_labels (0: no character head) and projection_labels (the characters of the label
+    projection, needed with discriminator.label_projection).
 
     call({"images": [N, H, W, 3] in [-1, 1], "words": [N, L, Dt], "word_mask": bool [N, L]},
-         training) -> {"conditional": float32 logits [N]} (+ "characters" [N, num_labels]).
+         (+ "labels" [N, C] with label_projection), training) -> {"conditional": float32
+         logits [N]} (+ "characters" [N, num_labels]).
     The first block's input width is L, so weights are tied to data.max_sentence_length.
     """
 
-    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0, **kwargs):
+    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0,
+                 projection_labels: int = 0, **kwargs):
         super().__init__(**kwargs)
         blocks = doublings_from_4x4(image_size)
         self.characters = _character_classifier(config, num_labels, blocks)
+        self.label_projection = _label_projection(config, projection_labels)
         self.region_features = keras.layers.Conv2D(text_dim, 3, padding="same", use_bias=False,
                                                    name="region_features")
         self.downsampling = _downsampling_blocks(config, blocks)
@@ -196,7 +258,8 @@ class FusionDiscriminator(keras.Model):
         for block in self.downsampling:
             x = block(x, training=training)
         logit = self.logit(_with_stddev(self.minibatch_stddev, x), training=training)
-        logits = {"conditional": ops.reshape(ops.cast(logit, "float32"), (-1,))}
+        logits = {"conditional": _conditional_logit(logit, self.label_projection, x, inputs,
+                                                    training)}
         return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
@@ -215,19 +278,28 @@ class JointDiscriminator(keras.Model):
       conditional    the fusion map of h's regions (1x1 conv to Dt) with the frame's words,
                      Eq. 3 on the 4x4 grid, [N, 4, 4, L], and the sentence vector, tiled,
                      concatenated with h -> 3x3 conv, LeakyReLU -> 4x4 conv -> logit
-                     ("does this frame show this sentence?");
+                     ("does this frame show this sentence?"), plus `LabelProjection` of h
+                     with discriminator.label_projection; with discriminator.story_condition
+                     the story vector, tiled, joins the concatenation (StoryGAN's image
+                     discriminator judges (sentence, story context, image)): a frame whose
+                     sentence does not name the background is judged against its story's;
     characters       with num_labels > 0, `CharacterClassifier` on h or on a trunk of its own
                      -> [N, num_labels] ("who is in it?").
 
     call({"images" [N, H, W, 3], "words" [N, L, Dt], "word_mask" bool [N, L],
-          "sentence" [N, Dt]}, training) -> {"conditional": [N], "unconditional": [N]
+          "sentence" [N, Dt] (+ "story" [N, Dt], the frame's story vector, with story_condition;
+          "labels" [N, C] with label_projection)}, training) ->
+          {"conditional": [N], "unconditional": [N]
           (+ "characters" [N, num_labels])} float32.
     """
 
-    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0, **kwargs):
+    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0,
+                 projection_labels: int = 0, **kwargs):
         super().__init__(**kwargs)
         blocks = doublings_from_4x4(image_size)
         self.characters = _character_classifier(config, num_labels, blocks)
+        self.label_projection = _label_projection(config, projection_labels)
+        self.story_condition = config.story_condition
         self.trunk = _downsampling_blocks(config, blocks)
         self.minibatch_stddev = _minibatch_stddev(config)
         width = config.base_channels * 2 ** min(blocks - 1, 3)
@@ -249,28 +321,41 @@ class JointDiscriminator(keras.Model):
         height, width, text_dim = regions.shape[1:]
         fusion = fusion_features(ops.reshape(regions, (-1, height * width, text_dim)),
                                  inputs["words"], ops.cast(inputs["word_mask"], "bool"))
-        sentence = ops.broadcast_to(ops.cast(inputs["sentence"], x.dtype)[:, None, None, :],
-                                    (ops.shape(x)[0], height, width, text_dim))
+        texts = [inputs["sentence"]]
+        if self.story_condition:
+            if "story" not in inputs:
+                raise KeyError("discriminator.story_condition is on, so the discriminator's "
+                               "inputs need 'story' [N, Dt]")
+            texts.append(inputs["story"])
         judged = _with_stddev(self.minibatch_stddev, x)
         conditional = ops.concatenate(
             [judged, ops.cast(ops.reshape(fusion, (-1, height, width, fusion.shape[-1])), x.dtype),
-             sentence], axis=-1)
+             *(ops.broadcast_to(ops.cast(text, x.dtype)[:, None, None, :],
+                                (ops.shape(x)[0], height, width, text.shape[-1]))
+               for text in texts)], axis=-1)
         conditional = ops.leaky_relu(self.joint(conditional, training=training),
                                      negative_slope=0.2)
-        logits = {name: ops.reshape(ops.cast(logit(y, training=training), "float32"), (-1,))
-                  for name, logit, y in (("conditional", self.conditional_logit, conditional),
-                                         ("unconditional", self.unconditional_logit, judged))}
+        logits = {"conditional": _conditional_logit(
+                      self.conditional_logit(conditional, training=training),
+                      self.label_projection, x, inputs, training),
+                  "unconditional": ops.reshape(ops.cast(
+                      self.unconditional_logit(judged, training=training), "float32"), (-1,))}
         return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
 ARCHITECTURES = {"fusion": FusionDiscriminator, "joint": JointDiscriminator}
 
 
-def build_discriminator(config, text_dim: int, image_size: int, num_labels: int = 0):
+def build_discriminator(config, text_dim: int, image_size: int, num_labels: int = 0,
+                        projection_labels: int = 0):
     """The discriminator named by config.architecture (the `discriminator` config section),
-    with a character head over num_labels characters when num_labels > 0."""
+    with a character head over num_labels characters when num_labels > 0 and, with
+    config.label_projection, a label projection over projection_labels characters."""
     if config.architecture not in ARCHITECTURES:
         raise ValueError(f"unknown discriminator.architecture {config.architecture!r}: expected "
                          f"one of {', '.join(ARCHITECTURES)}")
+    if config.story_condition and config.architecture != "joint":
+        raise ValueError("discriminator.story_condition needs the joint discriminator "
+                         f"(discriminator.architecture = 'joint', got {config.architecture!r})")
     return ARCHITECTURES[config.architecture](config, text_dim, image_size, num_labels,
-                                              name="discriminator")
+                                              projection_labels, name="discriminator")

@@ -9,6 +9,9 @@ metrics show what was trained):
            frames paired with another story's sentences as negatives (GAN-INT-CLS); with a
            joint discriminator, its unconditional logit adds the same losses without the
            mismatched pairs, weighted by losses.unconditional_weight (StackGAN++).
+           With discriminator.label_projection every conditional logit also takes its
+           frames' character labels (mismatched pairs: the other story's labels); with
+           discriminator.story_condition, its frames' story vector.
   si_ss    story image - story sentence contrastive term: f(story image) vs g(story sentence);
            the story image is the mean of the frames' global features (the paper,
            losses.story_image = "feature_mean") or the global feature of the pixel-wise mean
@@ -80,26 +83,33 @@ def single_replica(x):
 
 
 def discriminator_losses(networks, config, real_images, fake_images, text,
-                         gather: Callable = single_replica, mismatched_text=None, labels=None):
+                         gather: Callable = single_replica, mismatched_text=None, labels=None,
+                         mismatched_labels=None):
     """Eq. 7-8 on a batch of real stories and (gradient-stopped) fakes.
 
     networks: the StoryGAN (attributes image_encoder, discriminator, visual_head, language_head,
     clustering: a ClusteringMemory or None). real_images, fake_images: [B, T, H, W, 3];
     text: `encode_stories` output of the batch's sentences; mismatched_text: that of other
     stories' sentences, required by losses.mismatched_pairs; labels: the frames' character
-    labels [B, T, C], required by losses.character_classification.
+    labels [B, T, C], required by losses.character_classification and
+    discriminator.label_projection; mismatched_labels: those of the mismatched sentences,
+    required by the label projection with mismatched pairs.
     Returns (terms, real_clustering_features): the clustering features of the real pairs
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
     """
-    real = _frame_logits(networks.discriminator, real_images, text)
-    fake = _frame_logits(networks.discriminator, fake_images, text)
+    projected = _projected_labels(config, labels)
+    real = _frame_logits(networks.discriminator, real_images, text, projected)
+    fake = _frame_logits(networks.discriminator, fake_images, text, projected)
     mismatched = None
     if config.losses.mismatched_pairs:
         if mismatched_text is None:
             raise ValueError("losses.mismatched_pairs needs the mismatched_text of the batch")
-        mismatched = _frame_logits(networks.discriminator, real_images,
-                                   mismatched_text)["conditional"]
+        if projected is not None and mismatched_labels is None:
+            raise ValueError("discriminator.label_projection with losses.mismatched_pairs needs "
+                             "the mismatched_labels of the batch")
+        mismatched = _frame_logits(networks.discriminator, real_images, mismatched_text,
+                                   _projected_labels(config, mismatched_labels))["conditional"]
     gan = discriminator_gan_loss(real["conditional"], fake["conditional"], mismatched)
     if "unconditional" in real:
         gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
@@ -124,7 +134,8 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     dict of terms.
     """
     images = generated["images"]
-    logits = _frame_logits(networks.discriminator, images, text)
+    logits = _frame_logits(networks.discriminator, images, text,
+                           _projected_labels(config, labels))
     gan = generator_gan_loss(logits["conditional"])
     if "unconditional" in logits:
         gan = gan + config.losses.unconditional_weight * generator_gan_loss(
@@ -232,18 +243,33 @@ def _contrastive_terms(embedded, config, levels, gather) -> dict:
     return terms
 
 
-def discriminator_inputs(images, text) -> dict:
+def discriminator_inputs(images, text, labels=None) -> dict:
     """The discriminator's per-frame inputs for stories `images` [B, T, H, W, 3] told by
-    `text` (`encode_stories` output)."""
-    return {"images": _frames(images), "words": _frames(text["words"]),
-            "word_mask": _frames(text["mask"]), "sentence": _frames(text["sentence"])}
-
-
-def _frame_logits(discriminator, images, text):
-    """The discriminator's logits per (frame, sentence) pair, each [B, T] (character logits
-    [B, T, C])."""
+    `text` (`encode_stories` output): each frame's words, sentence and story vector, and the
+    frames' character labels [B, T, C] when given (the label projection's)."""
     frames = images.shape[1]
-    logits = discriminator(discriminator_inputs(images, text), training=True)
+    inputs = {"images": _frames(images), "words": _frames(text["words"]),
+              "word_mask": _frames(text["mask"]), "sentence": _frames(text["sentence"]),
+              "story": _frames(ops.repeat(text["story"][:, None, :], frames, axis=1))}
+    if labels is not None:
+        inputs["labels"] = _frames(labels)
+    return inputs
+
+
+def _projected_labels(config, labels):
+    """`labels` when discriminator.label_projection needs them, else None."""
+    if not config.discriminator.label_projection:
+        return None
+    if labels is None:
+        raise ValueError("discriminator.label_projection needs the frames' character labels")
+    return labels
+
+
+def _frame_logits(discriminator, images, text, labels=None):
+    """The discriminator's logits per (frame, sentence) pair, each [B, T] (character logits
+    [B, T, C]); `labels` [B, T, C] go to the label projection."""
+    frames = images.shape[1]
+    logits = discriminator(discriminator_inputs(images, text, labels), training=True)
     return {name: ops.reshape(value, (-1, frames, *value.shape[1:]))
             for name, value in logits.items()}
 

@@ -52,7 +52,8 @@ class StoryGAN(keras.Model):
     call({"token_ids": [B, T, L], "noise": [B, noise_dim]}) -> story images [B, T, H, W, 3].
     Train with `compile(d_optimizer, g_optimizer)` and `fit` on batches of
     {"images", "token_ids"} (+ "labels" with generator.use_character_labels, and
-    "mismatched_token_ids", other stories' sentences, with losses.mismatched_pairs; see
+    "mismatched_token_ids", other stories' sentences, with losses.mismatched_pairs, and
+    "mismatched_labels", their labels, when discriminator.label_projection is on too; see
     `mismatched_stories`); see
     `build_story_gan` for everything built and ready.
     """
@@ -96,21 +97,27 @@ class StoryGAN(keras.Model):
                                inputs["noise"], inputs.get("labels"))
 
     def build_networks(self, sentence_length: int, num_labels: int = 0) -> None:
-        """Creates every network's weights with an inference pass on a one-story dummy batch
-        (inference, so no batch-norm statistics or spectral-norm vectors move). num_labels: the
-        dataset's label count, needed with generator.use_character_labels."""
+        """Creates every network's weights with an inference pass on a dummy batch of one story
+        (of discriminator.minibatch_stddev_group stories when that is on, so the frames split
+        into its groups) (inference, so no batch-norm statistics or spectral-norm vectors
+        move). num_labels: the
+        dataset's label count, needed with generator.use_character_labels and
+        discriminator.label_projection."""
         frames = self.config.data.frames_per_story
         if self.config.generator.use_character_labels and num_labels < 1:
             raise ValueError("generator.use_character_labels needs the dataset's number of "
                              "labels (num_labels >= 1)")
-        text = encode_stories(self.text_encoder, ops.ones((1, frames, sentence_length),
+        stories = max(1, self.config.discriminator.minibatch_stddev_group)
+        text = encode_stories(self.text_encoder, ops.ones((stories, frames, sentence_length),
                                                           dtype="int32"))
-        story = {"labels": ops.zeros((1, frames, num_labels))}
-        noise = ops.zeros((1, self.config.generator.noise_dim))
+        story = {"labels": ops.zeros((stories, frames, num_labels))}
+        noise = ops.zeros((stories, self.config.generator.noise_dim))
         images = self.generator(self.generator_inputs(story, text, noise),
                                 training=False)["images"]
         gan_losses.embed_story(self, images, text, self.config.losses.story_image)
-        self.discriminator(gan_losses.discriminator_inputs(images, text), training=False)
+        projected = story["labels"] if self.config.discriminator.label_projection else None
+        self.discriminator(gan_losses.discriminator_inputs(images, text, projected),
+                           training=False)
         self.built = True
 
     def train_step(self, batch):
@@ -134,9 +141,9 @@ class StoryGAN(keras.Model):
             d_terms, real_features = gan_losses.discriminator_losses(
                 self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
                 gather=_gather_replicas, mismatched_text=mismatched_text,
-                labels=batch["labels"])
+                labels=batch["labels"], mismatched_labels=batch.get("mismatched_labels"))
             if self.config.losses.r1_gamma:
-                d_terms["r1"] = self._r1_penalty(batch["images"], text)
+                d_terms["r1"] = self._r1_penalty(batch["images"], text, batch["labels"])
                 d_terms["total"] = (d_terms["total"]
                                     + 0.5 * self.config.losses.r1_gamma * d_terms["r1"])
             d_loss = _replica_share(self.d_optimizer, d_terms["total"])
@@ -156,13 +163,14 @@ class StoryGAN(keras.Model):
             self.generator_average.update(self.generator.weights, self.g_optimizer.iterations)
         return self._track(d=d_terms, g=g_terms)
 
-    def _r1_penalty(self, real_images, text):
+    def _r1_penalty(self, real_images, text, labels):
         """R1 (Mescheder et al. 2018): the squared norm of the gradient of D's real/fake
         logits (conditional, and unconditional with a joint D) with respect to each real
         frame, averaged over frames. It keeps D smooth around the data, so G's gradient through
         it carries no pixel-level noise; added to D's total as r1_gamma / 2 * r1 (StyleGAN's
         form)."""
-        inputs = gan_losses.discriminator_inputs(real_images, text)
+        inputs = gan_losses.discriminator_inputs(
+            real_images, text, labels if self.config.discriminator.label_projection else None)
         with tf.GradientTape() as tape:
             tape.watch(inputs["images"])
             logits = self.discriminator(inputs, training=True)
@@ -223,11 +231,12 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
                   *cluster, *kl, "total")}
 
 
-def mismatched_stories(token_ids):
-    """Each story's sentences paired with the next story's in the (global) batch [B, T, L]: the
-    mismatched pairs of losses.mismatched_pairs. Computed on the global batch before fit
-    distributes it, so the pairing does not depend on the replica count."""
-    return ops.roll(token_ids, 1, axis=0)
+def mismatched_stories(stories):
+    """Each story's sentences (token ids [B, T, L], or their labels [B, T, C]) paired with the
+    next story's in the (global) batch: the mismatched pairs of losses.mismatched_pairs.
+    Computed on the global batch before fit distributes it, so the pairing does not depend on
+    the replica count."""
+    return ops.roll(stories, 1, axis=0)
 
 
 def _gather_replicas(x):
@@ -262,7 +271,7 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     visual_head, language_head, centroids), created under the same strategy's scope; without
     it the encoders and heads start from random weights (tests, smoke runs). Offline clustering
     needs its centroids. num_labels: labels per frame in the data (generator.use_character_labels,
-    losses.character_classification).
+    losses.character_classification, discriminator.label_projection).
     """
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
@@ -272,12 +281,21 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     if config.losses.character_classification and num_labels < 1:
         raise ValueError("losses.character_classification needs a dataset with character labels "
                          "(its manifest lists no label_names)")
+    if config.discriminator.label_projection and num_labels < 1:
+        raise ValueError("discriminator.label_projection needs a dataset with character labels "
+                         "(its manifest lists no label_names)")
     if config.losses.character_fake_frames and not config.losses.character_classification:
         raise ValueError("losses.character_fake_frames trains the character classifier of "
                          "losses.character_classification, which is off")
     if config.train.batch_size % replicas:
         raise ValueError(f"train.batch_size = {config.train.batch_size} stories must divide "
                          f"evenly over the {replicas} replicas")
+    replica_frames = config.train.batch_size // replicas * config.data.frames_per_story
+    group = config.discriminator.minibatch_stddev_group
+    if group and replica_frames > group and replica_frames % group:
+        raise ValueError(f"discriminator.minibatch_stddev_group = {group} does not divide the "
+                         f"{replica_frames} frames each replica's discriminator sees "
+                         f"(train.batch_size / replicas x data.frames_per_story)")
     with _dtype_policy(config.train.mixed_precision), strategy.scope():
         networks = _networks(config, vocab_size, max_sentence_length, pretrained, num_labels)
         decay = config.train.generator_average_decay
@@ -308,7 +326,8 @@ def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -
             "generator": build_generator(config),
             "discriminator": build_discriminator(
                 config.discriminator, config.text_encoder.hidden_dim, config.data.image_size,
-                num_labels if config.losses.character_classification else 0)}
+                num_labels if config.losses.character_classification else 0,
+                num_labels if config.discriminator.label_projection else 0)}
 
 
 def _clustering_memory(config, image_encoder, sentence_length, pretrained):

@@ -135,10 +135,13 @@ def sample_stories(data_dir: str, config) -> tuple[dict, np.ndarray]:
 
 def training_features(batch: dict, config) -> dict:
     """What train_step reads (fit cannot distribute string tensors it does not need), and the
-    mismatched sentences when losses.mismatched_pairs asks for them."""
+    mismatched sentences when losses.mismatched_pairs asks for them (with their labels when
+    discriminator.label_projection needs those too)."""
     features = {key: batch[key] for key in ("images", "token_ids", "labels")}
     if config.losses.mismatched_pairs:
         features["mismatched_token_ids"] = mismatched_stories(batch["token_ids"])
+        if config.discriminator.label_projection:
+            features["mismatched_labels"] = mismatched_stories(batch["labels"])
     return features
 
 
