@@ -44,6 +44,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.pretrain.gamma2 = 5.0
     c.pretrain.gamma3 = 10.0
     c.pretrain.word_loss_weight = 5.0     # lambda
+    # > 0: linear heads name each frame's characters from the sentence vector and from the image
+    # feature, this weight times their loss added to the objective (not in the paper; needs
+    # labelled data; README notes)
+    c.pretrain.character_weight = 0.0
     c.pretrain.r_precision_candidates = 100
     c.pretrain.r_precision_trials = 10
     # training fusion features the offline centroids see; bounds Ward clustering's O(n^2) memory

@@ -10,6 +10,9 @@ import pytest
 from configs import default
 from storyvis_tf.data.loader import load_vocabulary, read_manifest
 from storyvis_tf.data.preprocess import run_preprocess
+from storyvis_tf.losses.gan import character_loss
+from storyvis_tf.models.image_encoder import encode_story_frames
+from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import pretrained
 from storyvis_tf.training.pretrain import (CHECKPOINTS, EncoderPretrainer, PretrainArgumentError,
                                            build_pretrainer, check_pretrain_arguments,
@@ -75,6 +78,41 @@ def test_objective_terms_follow_the_loss_switches():
     assert objective_terms(config) == ("si_ss", "i_s", "r_w", "sr_w", "cluster")
     config.losses.story_region_word = config.losses.cluster = False
     assert objective_terms(config) == ("si_ss", "i_s", "r_w")
+
+
+def test_character_weight_adds_both_encoders_character_heads_to_the_objective(data_dir,
+                                                                              tmp_path):
+    config = tiny_config("damsm")
+    config.pretrain.character_weight = 2.0
+    assert objective_terms(config) == ("word", "sentence", "character")
+    labels = len(read_manifest(data_dir)["label_names"])
+    keras.utils.set_random_seed(0)
+    pretrainer = build_pretrainer(config, len(load_vocabulary(data_dir)), 32,
+                                  config.data.max_sentence_length, 5, num_labels=labels)
+    batch = next(iter(story_batches(data_dir, "train", config, shuffle=True)))
+    assert batch["labels"].shape == (BATCH, 5, labels)
+    terms, _ = pretrainer.compute_terms(batch, training=False)
+    text = encode_stories(pretrainer.text_encoder, batch["token_ids"])
+    image = encode_story_frames(pretrainer.image_encoder, batch["images"])["global"]
+    expected = (character_loss(pretrainer.text_characters(text["sentence"]), batch["labels"])
+                + character_loss(pretrainer.image_characters(image), batch["labels"]))
+    np.testing.assert_allclose(float(terms["character"]), float(expected), rtol=1e-5)
+    np.testing.assert_allclose(float(terms["total"]), 5.0 * float(terms["word"])
+                               + float(terms["sentence"]) + 2.0 * float(expected), rtol=1e-5)
+    history = fit(pretrainer, config, data_dir, epochs=1)
+    assert np.isfinite(history["character"]).all()
+
+    with pytest.raises(ValueError, match="needs the dataset's character labels"):
+        build(config, data_dir)
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    manifest = {**read_manifest(data_dir), "label_names": []}
+    (unlabelled / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PretrainArgumentError, match="character_weight = 2.0 needs character "
+                                                    "labels"):
+        check_pretrain_arguments(config, str(unlabelled), str(tmp_path / "out"))
+    config.pretrain.character_weight = 0.0
+    assert "labels" not in next(iter(story_batches(data_dir, "val", config, shuffle=False)))
 
 
 def test_damsm_training_lowers_the_loss_and_leaves_the_heads_alone(data_dir):

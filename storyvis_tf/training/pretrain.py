@@ -17,6 +17,16 @@ Objectives (config `pretrain.objective`):
   memory of the last `clustering.memory_batches` batches re-clustered with in-graph K-means every
   `clustering.every_n_batches` batches (`ClusteringMemory`), zero until the memory is full.
 
+With pretrain.character_weight > 0 (either objective; not in the paper) a linear head on each
+encoder's global feature (the sentence vector, the frame's global image feature) names the
+frame's characters from its labels (multi-label BCE, `losses.gan.character_loss`), and the
+objective adds character_weight * (text head's loss + image head's loss). Why: DAMSM alone,
+after the demo's few minutes, gives names whose characters look alike nearly the same sentence
+vector ("kiki sits on the left" and "rex sits on the left": cosine 0.99, `python -m
+benchmarks.name_separation`), and the GAN's generator and discriminator, which see the text
+only through these frozen encoders, cannot tell those characters apart. The heads are
+auxiliary: they are not saved.
+
 After training, the OFFLINE centroids (Sec. 3.3.3) are computed once over the training split's
 clustering features (`clustering.features`, fusion by default) through the trained heads, with
 K-means or Ward (`clustering.algorithm`), on at most `pretrain.centroid_instances` instances (a
@@ -42,6 +52,7 @@ from storyvis_tf.evaluation.retrieval import r_precision, retrieval_recall
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.losses.clustering import assign_to_centroids, hierarchical_centroids, kmeans
 from storyvis_tf.losses.damsm import sentence_image_loss, word_region_loss
+from storyvis_tf.losses.gan import character_loss
 from storyvis_tf.models.image_encoder import encode_story_frames
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import pretrained
@@ -62,16 +73,19 @@ class PretrainArgumentError(ValueError):
 
 def objective_terms(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     """Names of the terms the objective logs (besides "total"), in order."""
+    character = ("character",) if config.pretrain.character_weight else ()
     if config.pretrain.objective == "damsm":
-        return DAMSM_TERMS
+        return (*DAMSM_TERMS, *character)
     switched_on = [key for key, switch in CONTRASTIVE_SWITCHES.items() if config.losses[switch]]
-    return (*switched_on, *(("cluster",) if config.losses.cluster else ()))
+    return (*switched_on, *(("cluster",) if config.losses.cluster else ()), *character)
 
 
 class EncoderPretrainer(keras.Model):
     """Text encoder, image encoder and projection heads f, g trained with one objective
     (module docstring), with a metric tracker per term.
 
+    Training batches also hold "labels" [B, T, C] when pretrain.character_weight > 0 (the
+    character heads, built over num_labels characters, are then part of the model).
     call(batch) embeds a batch {"images" [B, T, H, W, 3], "token_ids" [B, T, L]} for evaluation:
     {"story_image", "story_sentence": [B, D], "image", "sentence": [B, T, D]} in the space the
     objective aligned, and "clustering": the batch's clustering instances through f, g
@@ -79,7 +93,7 @@ class EncoderPretrainer(keras.Model):
     """
 
     def __init__(self, encoders: dict[str, keras.Model], config: ml_collections.ConfigDict,
-                 clustering: ClusteringMemory | None = None, **kwargs):
+                 clustering: ClusteringMemory | None = None, num_labels: int = 0, **kwargs):
         super().__init__(**kwargs)
         if config.pretrain.objective not in OBJECTIVES:
             raise ValueError(f"unknown pretrain.objective {config.pretrain.objective!r}: expected "
@@ -93,6 +107,15 @@ class EncoderPretrainer(keras.Model):
         # DAMSM has no heads: keep them out of the optimiser.
         self.visual_head.trainable = self.language_head.trainable = self.objective == "eq6"
         self.clustering = clustering
+        self.text_characters = self.image_characters = None
+        if config.pretrain.character_weight:
+            if num_labels < 1:
+                raise ValueError("pretrain.character_weight > 0 needs the dataset's character "
+                                 "labels (num_labels >= 1)")
+            self.text_characters = keras.layers.Dense(num_labels, name="text_characters")
+            self.text_characters.build((None, config.text_encoder.hidden_dim))
+            self.image_characters = keras.layers.Dense(num_labels, name="image_characters")
+            self.image_characters.build((None, config.image_encoder.dim))
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in (*objective_terms(config), "total")}
 
@@ -132,7 +155,19 @@ class EncoderPretrainer(keras.Model):
             terms, instances = alignment_terms(self, self.config, batch["images"], text,
                                                 CONTRASTIVE_SWITCHES, single_replica)
             total = sum(terms.values())
+        if self.text_characters is not None:
+            terms["character"] = self._character_term(batch, text, training)
+            total = total + self.config.pretrain.character_weight * terms["character"]
         return {**terms, "total": total}, instances
+
+    def _character_term(self, batch, text, training):
+        """The text head's and the image head's multi-label loss against the frames' labels."""
+        if "labels" not in batch:
+            raise ValueError("pretrain.character_weight > 0 needs the frames' character labels "
+                             "in the batch")
+        visual = encode_story_frames(self.image_encoder, batch["images"], training=training)
+        return (character_loss(self.text_characters(text["sentence"]), batch["labels"])
+                + character_loss(self.image_characters(visual["global"]), batch["labels"]))
 
     def _damsm_terms(self, images, text, training):
         """AttnGAN's DAMSM word loss (L1^w + L2^w) and sentence loss (L1^s + L2^s) over all
@@ -166,9 +201,11 @@ class EncoderPretrainer(keras.Model):
 
 
 def build_pretrainer(config: ml_collections.ConfigDict, vocab_size: int, image_size: int,
-                     max_sentence_length: int, frames_per_story: int) -> EncoderPretrainer:
+                     max_sentence_length: int, frames_per_story: int,
+                     num_labels: int = 0) -> EncoderPretrainer:
     """The pretrainer with every weight and the Adam optimiser (pretrain.learning_rate) built,
-    ready for `fit` and BackupAndRestore."""
+    ready for `fit` and BackupAndRestore. num_labels: the dataset's characters, needed with
+    pretrain.character_weight > 0."""
     encoders = pretrained.build_encoders(config, vocab_size, image_size, max_sentence_length)
     clustering = None
     if config.pretrain.objective == "eq6" and config.losses.cluster:
@@ -184,7 +221,8 @@ def build_pretrainer(config: ml_collections.ConfigDict, vocab_size: int, image_s
             feature_dim=clustering_feature_dim(kind, regions.shape[1], max_sentence_length,
                                                config.image_encoder.dim),
             seed=config.seed, name="clustering")
-    pretrainer = EncoderPretrainer(encoders, config, clustering, name="encoder_pretrainer")
+    pretrainer = EncoderPretrainer(encoders, config, clustering, num_labels,
+                                   name="encoder_pretrainer")
     pretrainer({"images": ops.zeros((1, frames_per_story, image_size, image_size, 3)),
                 "token_ids": ops.ones((1, frames_per_story, max_sentence_length), "int32")})
     # XLA stays off: "auto" would compile the masked bi-LSTM and the data-dependent
@@ -288,6 +326,10 @@ def check_pretrain_arguments(config: ml_collections.ConfigDict, data_dir: str, o
     if config.data.max_sentence_length <= 0:
         raise PretrainArgumentError(f"data.max_sentence_length must be positive, got "
                                     f"{config.data.max_sentence_length}")
+    if p.character_weight and not data.get("label_names"):
+        raise PretrainArgumentError(f"pretrain.character_weight = {p.character_weight} needs "
+                                    f"character labels, and {data_dir} has none (its manifest "
+                                    "lists no label_names): set it to 0")
     if data["splits"].get("train", 0) < p.batch_size:
         raise PretrainArgumentError(
             f"{data_dir} has {data['splits'].get('train', 0)} training stories, fewer than one "
@@ -329,7 +371,8 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
     keras.utils.set_random_seed(config.seed)
     vocabulary = load_vocabulary(data_dir)
     p, length, frames = config.pretrain, config.data.max_sentence_length, data["frames_per_story"]
-    pretrainer = build_pretrainer(config, len(vocabulary), data["image_size"], length, frames)
+    pretrainer = build_pretrainer(config, len(vocabulary), data["image_size"], length, frames,
+                                  len(data.get("label_names") or ()))
 
     train = story_batches(data_dir, "train", config, shuffle=True)
     val = story_batches(data_dir, "val", config, shuffle=False)
@@ -358,9 +401,9 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
 
 def story_batches(data_dir: str, split: str, config: ml_collections.ConfigDict, *,
                   shuffle: bool) -> tf.data.Dataset:
-    """Batches {"images", "token_ids"} of `pretrain.batch_size` stories of `split`, sentences
-    padded to data.max_sentence_length. Shuffled batches (training) are all full: the clustering
-    memory's rows are fixed.
+    """Batches {"images", "token_ids"} (+ "labels" with pretrain.character_weight > 0) of
+    `pretrain.batch_size` stories of `split`, sentences padded to data.max_sentence_length.
+    Shuffled batches (training) are all full: the clustering memory's rows are fixed.
 
     The dataset states its length: on a dataset of unknown length Keras `fit` runs one more step
     per epoch that fails at the end of the data, after stateful updates that do not wait for the
@@ -370,13 +413,9 @@ def story_batches(data_dir: str, split: str, config: ml_collections.ConfigDict, 
     dataset = load_dataset(data_dir, split, size, shuffle=shuffle, drop_remainder=shuffle,
                            max_sentence_length=config.data.max_sentence_length, seed=config.seed)
     batches = stories // size if shuffle else math.ceil(stories / size)
-    return (dataset.map(_encoder_inputs)
+    keys = ("images", "token_ids", *(("labels",) if config.pretrain.character_weight else ()))
+    return (dataset.map(lambda batch: {key: batch[key] for key in keys})
             .apply(tf.data.experimental.assert_cardinality(batches)))
-
-
-def _encoder_inputs(batch):
-    """The loader's batch without what the encoders do not read (strings, labels)."""
-    return {"images": batch["images"], "token_ids": batch["token_ids"]}
 
 
 def _frames(x):
