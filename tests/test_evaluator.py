@@ -46,6 +46,7 @@ def setup(tmp_path_factory):
 
     pretrain_config = smoke.get_config()
     pretrain_config.pretrain.r_precision_candidates = 3
+    pretrain_config.pretrain.character_weight = 1.0   # its heads are not saved: eval embeds only
     encoders = pretrained.build_encoders(pretrain_config, len(vocabulary), config.data.image_size,
                                          length)
     pretrained.save_pretrained(str(root / "pretrain"), pretrain_config, vocabulary, encoders,

@@ -385,6 +385,9 @@ def _load_encoders(pretrained_dir: str, data_manifest: dict) -> dict:
                                     f"{loaded['manifest']['image_size']}-pixel frames, the data "
                                     f"has {data_manifest['image_size']}")
     networks = {name: loaded[name] for name in pretrained_lib.ENCODER_WEIGHTS}
+    # Embedding only: pretraining's character heads (pretrain.character_weight) are not saved,
+    # and runs older than that switch do not have it.
+    config.pretrain.character_weight = 0.0
     return {"embed": EncoderPretrainer(networks, config, name="pretrained_encoders"),
             "candidates": config.pretrain.r_precision_candidates,
             "trials": config.pretrain.r_precision_trials, "manifest": loaded["manifest"]}
