@@ -97,12 +97,11 @@ class StoryGAN(keras.Model):
                                inputs["noise"], inputs.get("labels"))
 
     def build_networks(self, sentence_length: int, num_labels: int = 0) -> None:
-        """Creates every network's weights with an inference pass on a dummy batch of one story
-        (of discriminator.minibatch_stddev_group stories when that is on, so the frames split
-        into its groups) (inference, so no batch-norm statistics or spectral-norm vectors
-        move). num_labels: the
-        dataset's label count, needed with generator.use_character_labels and
-        discriminator.label_projection."""
+        """Creates every network's weights with an inference pass (so no batch-norm statistics
+        or spectral-norm vectors move) on a dummy batch of one story, or of
+        discriminator.minibatch_stddev_group stories when that is on, so that the frames split
+        into its groups. num_labels: the dataset's label count, needed with
+        generator.use_character_labels and discriminator.label_projection."""
         frames = self.config.data.frames_per_story
         if self.config.generator.use_character_labels and num_labels < 1:
             raise ValueError("generator.use_character_labels needs the dataset's number of "
