@@ -98,7 +98,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
     """
-    projected = _projected_labels(config, labels)
+    projected = projected_labels(config, labels)
     real = _frame_logits(networks.discriminator, real_images, text, projected)
     fake = _frame_logits(networks.discriminator, fake_images, text, projected)
     mismatched = None
@@ -109,7 +109,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
             raise ValueError("discriminator.label_projection with losses.mismatched_pairs needs "
                              "the mismatched_labels of the batch")
         mismatched = _frame_logits(networks.discriminator, real_images, mismatched_text,
-                                   _projected_labels(config, mismatched_labels))["conditional"]
+                                   projected_labels(config, mismatched_labels))["conditional"]
     gan = discriminator_gan_loss(real["conditional"], fake["conditional"], mismatched)
     if "unconditional" in real:
         gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
@@ -135,7 +135,7 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     """
     images = generated["images"]
     logits = _frame_logits(networks.discriminator, images, text,
-                           _projected_labels(config, labels))
+                           projected_labels(config, labels))
     gan = generator_gan_loss(logits["conditional"])
     if "unconditional" in logits:
         gan = gan + config.losses.unconditional_weight * generator_gan_loss(
@@ -256,8 +256,9 @@ def discriminator_inputs(images, text, labels=None) -> dict:
     return inputs
 
 
-def _projected_labels(config, labels):
-    """`labels` when discriminator.label_projection needs them, else None."""
+def projected_labels(config, labels):
+    """`labels` when discriminator.label_projection needs them, else None: what
+    `discriminator_inputs` takes as labels under `config`."""
     if not config.discriminator.label_projection:
         return None
     if labels is None:

@@ -114,9 +114,9 @@ class StoryGAN(keras.Model):
         images = self.generator(self.generator_inputs(story, text, noise),
                                 training=False)["images"]
         gan_losses.embed_story(self, images, text, self.config.losses.story_image)
-        projected = story["labels"] if self.config.discriminator.label_projection else None
-        self.discriminator(gan_losses.discriminator_inputs(images, text, projected),
-                           training=False)
+        self.discriminator(gan_losses.discriminator_inputs(
+            images, text, gan_losses.projected_labels(self.config, story["labels"])),
+            training=False)
         self.built = True
 
     def train_step(self, batch):
@@ -169,7 +169,7 @@ class StoryGAN(keras.Model):
         it carries no pixel-level noise; added to D's total as r1_gamma / 2 * r1 (StyleGAN's
         form)."""
         inputs = gan_losses.discriminator_inputs(
-            real_images, text, labels if self.config.discriminator.label_projection else None)
+            real_images, text, gan_losses.projected_labels(self.config, labels))
         with tf.GradientTape() as tape:
             tape.watch(inputs["images"])
             logits = self.discriminator(inputs, training=True)
