@@ -148,32 +148,35 @@ class EncoderPretrainer(keras.Model):
     def compute_terms(self, batch, training):
         """(terms with "total", clustering instances of the batch's real pairs or None)."""
         text = encode_stories(self.text_encoder, batch["token_ids"], training=training)
+        # The DAMSM terms and the character heads read the same encoding of the frames; eq6's
+        # terms encode them inside `alignment_terms`, which returns projected features only.
+        visual = (encode_story_frames(self.image_encoder, batch["images"], training=training)
+                  if self.objective == "damsm" or self.text_characters is not None else None)
         if self.objective == "damsm":
-            terms, instances = self._damsm_terms(batch["images"], text, training), None
+            terms, instances = self._damsm_terms(visual, text), None
             total = self.config.pretrain.word_loss_weight * terms["word"] + terms["sentence"]
         else:
             terms, instances = alignment_terms(self, self.config, batch["images"], text,
                                                 CONTRASTIVE_SWITCHES, single_replica)
             total = sum(terms.values())
         if self.text_characters is not None:
-            terms["character"] = self._character_term(batch, text, training)
+            terms["character"] = self._character_term(batch, text, visual)
             total = total + self.config.pretrain.character_weight * terms["character"]
         return {**terms, "total": total}, instances
 
-    def _character_term(self, batch, text, training):
+    def _character_term(self, batch, text, visual):
         """The text head's and the image head's multi-label loss against the frames' labels."""
         if "labels" not in batch:
             raise ValueError("pretrain.character_weight > 0 needs the frames' character labels "
                              "in the batch")
-        visual = encode_story_frames(self.image_encoder, batch["images"], training=training)
         return (character_loss(self.text_characters(text["sentence"]), batch["labels"])
                 + character_loss(self.image_characters(visual["global"]), batch["labels"]))
 
-    def _damsm_terms(self, images, text, training):
+    def _damsm_terms(self, visual, text):
         """AttnGAN's DAMSM word loss (L1^w + L2^w) and sentence loss (L1^s + L2^s) over all
-        frames of the batch (`losses.damsm.damsm_loss`'s two terms, logged separately)."""
+        frames of the batch (`losses.damsm.damsm_loss`'s two terms, logged separately), from
+        the frames' `encode_story_frames` output."""
         p = self.config.pretrain
-        visual = encode_story_frames(self.image_encoder, images, training=training)
         return {"word": word_region_loss(_frames(visual["regions"]), _frames(text["words"]),
                                          _frames(text["mask"]), p.gamma1, p.gamma2, p.gamma3),
                 "sentence": sentence_image_loss(_frames(visual["global"]),
