@@ -53,6 +53,9 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
     vocabulary = load_vocabulary(data_dir)
     strategy = strategy or distribution_strategy()
     prepare_run_dir(output_dir, config)
+    # Weight initialisation, dropout and every other Keras/NumPy/TF draw outside the train
+    # step's (seed, step)-keyed noise: the same config and seed give the same bits.
+    keras.utils.set_random_seed(config.seed)
     pretrained = None
     if config.train.pretrained_dir:
         with strategy.scope():
