@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from storyvis_tf.losses import (damsm_loss, sentence_image_loss, story_region_word_loss,
                                 word_region_attention, word_region_loss)
+from storyvis_tf.losses.damsm import word_region_contrastive_loss
 
 GAMMAS = dict(gamma1=4.0, gamma2=5.0, gamma3=10.0)
 
@@ -143,11 +144,39 @@ def test_gradients_are_finite_with_zero_padded_words_and_graph_mode_agrees(batch
 
 def test_mismatched_shapes_are_rejected(batch):
     regions, words, mask = batch
-    with pytest.raises(ValueError, match=r"word_region_loss: .*word_mask \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"region-word loss: .*word_mask \(4, 4\)"):
         word_region_loss(regions, words, mask[:, :4], **GAMMAS)
-    with pytest.raises(ValueError, match=r"word_region_loss: .*regions \(3, 6, 8\)"):
+    with pytest.raises(ValueError, match=r"region-word loss: .*regions \(3, 6, 8\)"):
         word_region_loss(regions[:3], words, mask, **GAMMAS)
-    with pytest.raises(ValueError, match=r"story_region_word_loss: expected .*\[B, T, R, D\]"):
+    with pytest.raises(ValueError, match=r"story region-word loss: expected .*\[B, T, R, D\]"):
         story_region_word_loss(regions, words, mask, **GAMMAS)
     with pytest.raises(ValueError, match=r"sentence_image_loss: "):
         sentence_image_loss(regions[:, 0], words[:3, 0], 10.0)
+
+
+def _margin_word_loss_numpy(regions, words, mask, gamma1, gamma2, gamma3, margin):
+    """The NumPy word loss with `margin` subtracted from the matched pairs' scaled scores."""
+    n = len(regions)
+    shifted = np.zeros((n, n))
+    for i in range(n):
+        real_words = words[i][mask[i]].astype(np.float64)
+        for j in range(n):
+            context, _ = attention_numpy(regions[j].astype(np.float64), real_words, gamma1)
+            shifted[j, i] = gamma3 * np.log(np.sum(np.exp(gamma2 * _cosine(context, real_words)))
+                                            ) / gamma2 - margin * (i == j)
+    return _symmetric_cross_entropy_numpy(shifted)
+
+
+def test_region_word_contrastive_loss_takes_the_contrastive_kind(batch):
+    """losses.contrastive acts at the region-word level too: MMS subtracts its margin from the
+    matched pairs of the DAMSM scores, NT-Xent divides them by its temperature."""
+    gammas = tuple(GAMMAS.values())
+    mms = word_region_contrastive_loss(*batch, "mms", gammas, margin=0.5)
+    np.testing.assert_allclose(float(mms),
+                               _margin_word_loss_numpy(*batch, *gammas, margin=0.5), rtol=1e-4)
+    assert float(mms) > float(word_region_loss(*batch, **GAMMAS)) + 1e-3
+    nt_xent = word_region_contrastive_loss(*batch, "nt_xent", gammas, temperature=0.5)
+    np.testing.assert_allclose(float(nt_xent),
+                               word_loss_numpy(*batch, 4.0, 5.0, gamma3=2.0), rtol=1e-4)
+    with pytest.raises(ValueError, match="losses.contrastive"):
+        word_region_contrastive_loss(*batch, "cosine", gammas)

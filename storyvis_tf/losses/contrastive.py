@@ -67,6 +67,15 @@ def mms_loss(visual, language, margin=0.001):
     """
     require_pairs(visual, language, "mms_loss")
     scores = ops.matmul(ops.cast(visual, "float32"), ops.transpose(ops.cast(language, "float32")))
+    return margin_softmax_of_scores(scores, margin)
+
+
+def margin_softmax_of_scores(scores, margin):
+    """Eq. 2 on a square score matrix [N, N] (positive pairs on the diagonal): the margin
+    subtracted from the positives, then the image -> text and text -> image cross-entropies,
+    each a mean over N, summed. `mms_loss` scores dot products; the region-word levels score
+    attention-matched words (`damsm.word_region_contrastive_loss`)."""
+    scores = ops.cast(scores, "float32")
     scores = scores - margin * ops.eye(ops.shape(scores)[0], dtype="float32")
     visual_to_language, language_to_visual = diagonal_cross_entropy(scores)
     return visual_to_language + language_to_visual

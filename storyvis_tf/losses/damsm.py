@@ -15,8 +15,8 @@ Every text must have at least one real word (`word_mask` not all False).
 """
 from keras import ops
 
-from storyvis_tf.losses.contrastive import (diagonal_cross_entropy, l2_normalize, nt_xent_loss,
-                                            require_pairs)
+from storyvis_tf.losses.contrastive import (diagonal_cross_entropy, l2_normalize,
+                                            margin_softmax_of_scores, nt_xent_loss, require_pairs)
 
 # Logit given to padded words: exp() of it is exactly 0 in float32, and unlike -inf it cannot
 # turn a subtraction into NaN.
@@ -65,13 +65,58 @@ def word_region_loss(regions, words, word_mask, gamma1, gamma2, gamma3):
     the gamma3-scaled scores are classified in both directions (image -> text, text -> image),
     and the two cross-entropies, each a mean over N, are summed.
     """
-    _require_words_and_regions(regions, words, word_mask, "word_region_loss")
+    image_to_text, text_to_image = diagonal_cross_entropy(
+        gamma3 * region_word_scores(regions, words, word_mask, gamma1, gamma2))
+    return image_to_text + text_to_image
+
+
+def region_word_scores(regions, words, word_mask, gamma1, gamma2):
+    """[N, N] matching scores R(Q_j, D_i) of every image i (rows) with every text j (columns),
+    AttnGAN Eq. 10; shapes as in `word_region_loss`."""
+    _require_words_and_regions(regions, words, word_mask, "region-word loss")
     score_text_image = word_matching_score(
         ops.expand_dims(regions, 0), ops.expand_dims(words, 1), ops.expand_dims(word_mask, 1),
         gamma1, gamma2)
-    image_to_text, text_to_image = diagonal_cross_entropy(
-        gamma3 * ops.transpose(score_text_image))
-    return image_to_text + text_to_image
+    return ops.transpose(score_text_image)
+
+
+def word_region_contrastive_loss(regions, words, word_mask, kind, gammas, margin=0.001,
+                                 temperature=0.1):
+    """The paper's region-word term in the contrastive form `kind` (config losses.contrastive),
+    so that the switch acts at every level as Table 4's rows mean it:
+      "mms"      Eq. 2 on gamma3 * R(Q_j, D_i): the DAMSM word loss with the margin delta
+                 subtracted from the matched pairs' scores;
+      "nt_xent"  Eq. 1 on R(Q_j, D_i) / temperature: the matching score, a cosine pooled over
+                 words, plays the cosine of Eq. 1 (at temperature 1 / gamma3 it is the DAMSM
+                 word loss itself).
+    regions [N, R, D], words [N, L, D], word_mask [N, L]; gammas = (gamma1, gamma2, gamma3).
+    Returns the sum of both directions' cross-entropies, each a mean over N.
+    """
+    gamma1, gamma2, gamma3 = gammas
+    scores = region_word_scores(regions, words, word_mask, gamma1, gamma2)
+    if kind == "mms":
+        return margin_softmax_of_scores(gamma3 * scores, margin)
+    if kind == "nt_xent":
+        image_to_text, text_to_image = diagonal_cross_entropy(scores / temperature)
+        return image_to_text + text_to_image
+    raise ValueError(f"unknown contrastive loss kind {kind!r} (config losses.contrastive): "
+                     "expected 'mms' (Eq. 2) or 'nt_xent' (Eq. 1)")
+
+
+def story_words_and_regions(regions, words, word_mask):
+    """regions [B, T, R, D], words [B, T, L, D], word_mask [B, T, L] -> one "image" of T*R
+    regions and one "text" of T*L words per story: [B, T*R, D], [B, T*L, D], [B, T*L], the
+    inputs of the story region-word (SR-W) term."""
+    if len(regions.shape) != 4 or len(words.shape) != 4 or len(word_mask.shape) != 3:
+        raise ValueError(
+            "story region-word loss: expected regions [B, T, R, D], words [B, T, L, D] and "
+            f"word_mask [B, T, L]; got {tuple(regions.shape)}, {tuple(words.shape)} and "
+            f"{tuple(word_mask.shape)}")
+    _, frames, num_regions, dim = regions.shape
+    _, _, num_words, word_dim = words.shape
+    return (ops.reshape(regions, (-1, frames * num_regions, dim)),
+            ops.reshape(words, (-1, frames * num_words, word_dim)),
+            ops.reshape(word_mask, (-1, frames * num_words)))
 
 
 def story_region_word_loss(regions, words, word_mask, gamma1, gamma2, gamma3):
@@ -82,16 +127,7 @@ def story_region_word_loss(regions, words, word_mask, gamma1, gamma2, gamma3):
     "image" of T*R regions and one "text" of T*L words per story, so every word attends over the
     whole story and the batch's B stories are the candidates.
     """
-    if len(regions.shape) != 4 or len(words.shape) != 4 or len(word_mask.shape) != 3:
-        raise ValueError(
-            "story_region_word_loss: expected regions [B, T, R, D], words [B, T, L, D] and "
-            f"word_mask [B, T, L]; got {tuple(regions.shape)}, {tuple(words.shape)} and "
-            f"{tuple(word_mask.shape)}")
-    _, frames, num_regions, dim = regions.shape
-    _, _, num_words, word_dim = words.shape
-    return word_region_loss(ops.reshape(regions, (-1, frames * num_regions, dim)),
-                            ops.reshape(words, (-1, frames * num_words, word_dim)),
-                            ops.reshape(word_mask, (-1, frames * num_words)),
+    return word_region_loss(*story_words_and_regions(regions, words, word_mask),
                             gamma1, gamma2, gamma3)
 
 

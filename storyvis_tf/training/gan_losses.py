@@ -45,7 +45,8 @@ metrics show what was trained):
            (`5 x (GAN + contrastive + DAMSM) + 1 x KL`); Eq. 9 itself is unweighted, as is
            the default generator_alignment_weight = 1. A smaller one keeps a generator that
            cannot draw yet from fooling the frozen image encoder (README reproduction notes).
-Contrastive terms use MMS (Eq. 2) or NT-Xent (Eq. 1) by `losses.contrastive`; the DAMSM
+Every contrastive level uses MMS (Eq. 2) or NT-Xent (Eq. 1) by `losses.contrastive`: at the
+region-word levels over the DAMSM matching scores (`damsm.word_region_contrastive_loss`), whose
 smoothing factors are the pretraining ones (`pretrain.gamma1..3`), without AttnGAN's lambda.
 
 Who learns what (Sec. 3.4): the image and text encoders are frozen; D's contrastive and
@@ -64,7 +65,7 @@ from collections.abc import Callable
 from keras import ops
 
 from storyvis_tf.losses.contrastive import contrastive_loss
-from storyvis_tf.losses.damsm import story_region_word_loss, word_region_loss
+from storyvis_tf.losses.damsm import story_words_and_regions, word_region_contrastive_loss
 from storyvis_tf.losses.gan import (character_loss, discriminator_gan_loss, generator_gan_loss,
                                     kl_loss)
 from storyvis_tf.models.image_encoder import encode_story_frames
@@ -235,11 +236,15 @@ def _contrastive_terms(embedded, config, levels, gather) -> dict:
         terms["i_s"] = pair_loss(_frames(embedded["image"]), _frames(embedded["sentence"]))
     if "r_w" in levels or "sr_w" in levels:
         regions, words, mask = (gather(embedded[key]) for key in ("regions", "words", "word_mask"))
+
+        def region_word_loss(*pairs):
+            return word_region_contrastive_loss(*pairs, losses.contrastive, gammas,
+                                                losses.mms_margin, losses.temperature)
+
         if "r_w" in levels:
-            terms["r_w"] = word_region_loss(_frames(regions), _frames(words), _frames(mask),
-                                            *gammas)
+            terms["r_w"] = region_word_loss(_frames(regions), _frames(words), _frames(mask))
         if "sr_w" in levels:
-            terms["sr_w"] = story_region_word_loss(regions, words, mask, *gammas)
+            terms["sr_w"] = region_word_loss(*story_words_and_regions(regions, words, mask))
     return terms
 
 
