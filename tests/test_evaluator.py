@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from configs import smoke
-from storyvis_tf.data.loader import load_vocabulary, read_manifest
+from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.data.preprocess import run_preprocess
-from storyvis_tf.evaluation.evaluator import METRICS_FILE, EvaluateArgumentError, evaluate
+from storyvis_tf.evaluation.evaluator import (METRICS_FILE, EvaluateArgumentError, evaluate,
+                                              summary_table)
+from storyvis_tf.evaluation.retrieval import r_precision_chance
 from storyvis_tf.export.savedmodel import export_generator
 from storyvis_tf.training import pretrained, run_dir
 from tests.pipeline_cli import run_pipeline
@@ -77,6 +79,19 @@ def test_metrics_json_end_to_end(setup):
     assert set(written["real_data_ceiling"]) == {"character_f1", "frame_accuracy", "cosine",
                                                  "r_precision"}
     assert set(written["not_computed"]) == {"fid", "fsd"}
+    # The smoke training split has no character in half of its frames (its test split has
+    # Nova in half): the prior of the TRAINING labels predicts nothing, so it scores F1 0 and
+    # the test frames without any character right.
+    test_labels = np.concatenate([batch["labels"] for batch in load_dataset(
+        setup["data_dir"], "test", 4).as_numpy_iterator()]).reshape(20, -1)
+    assert written["baselines"]["label_prior"] == {
+        "character_f1": 0.0, "frame_accuracy": pytest.approx(np.mean(~test_labels.any(axis=1))),
+        "predicts": []}
+    assert written["baselines"]["chance"] == {"r_precision": pytest.approx(
+        r_precision_chance(4, 3))}
+    table = summary_table(written)
+    assert "0.0000 (label_prior)" in table and "(chance)" in table
+    assert "ignoring it: no character" in table
     assert "fid_domain is reported instead" in written["not_computed"]["fid"]
     assert set(written["extractors"]) == {"fid_domain", "fsd_domain"}
     provenance = written["provenance"]

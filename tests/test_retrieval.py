@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from storyvis_tf.evaluation.retrieval import mean_cosine, r_precision, retrieval_recall
+from storyvis_tf.evaluation.retrieval import (mean_cosine, r_precision, r_precision_chance,
+                                              retrieval_recall)
 
 # Images are the standard basis, so similarity[i, j] = TEXTS[j, i]:
 #   image 0: own text 1.0 > 0.8, 0    -> rank 0
@@ -28,6 +29,26 @@ def test_r_precision_on_known_rankings_with_two_candidates():
     # i.e. half of the time: (1 + 0.5 + 1) / 3.
     assert r_precision(IMAGES, TEXTS, candidates=2, trials=2000, seed=0) == pytest.approx(
         2.5 / 3, abs=0.02)
+
+
+def test_r_precision_trials_draw_different_candidates_when_all_items_are_candidates():
+    # N == candidates == 3: image 1 loses to text 2 only. Drawing its 2 mismatched texts with
+    # replacement leaves text 2 out a quarter of the time, so trials differ and the mean is
+    # (1 + 1/4 + 1) / 3; ranking all other texts in every trial would give exactly 2/3.
+    single_trials = {r_precision(IMAGES, TEXTS, candidates=3, trials=1, seed=seed)
+                     for seed in range(20)}
+    assert single_trials == {2 / 3, 1.0}
+    assert r_precision(IMAGES, TEXTS, candidates=3, trials=4000, seed=0) == pytest.approx(
+        2.25 / 3, abs=0.01)
+
+
+def test_r_precision_chance_matches_unrelated_embeddings():
+    rng = np.random.default_rng(4)
+    scores = [r_precision(rng.normal(size=(10, 8)), rng.normal(size=(10, 8)), candidates=10,
+                          trials=50, seed=seed) for seed in range(200)]
+    assert np.mean(scores) == pytest.approx(r_precision_chance(10, 10), abs=0.02)
+    assert r_precision_chance(3, 3) == pytest.approx((0 + 1 / 4 + 1) / 3)
+    assert r_precision_chance(100_000, 100) == pytest.approx(1 / 100, rel=0.01)
 
 
 def test_r_precision_of_aligned_embeddings_is_one():
@@ -63,6 +84,8 @@ def test_mean_cosine_is_reported_times_100():
 def test_bad_inputs_are_rejected():
     with pytest.raises(ValueError, match="at least that many pairs"):
         r_precision(np.eye(5), np.eye(5), candidates=100)
+    with pytest.raises(ValueError, match="candidates >= 2"):
+        r_precision_chance(5, 1)
     with pytest.raises(ValueError, match="same shape"):
         mean_cosine(np.ones((3, 2)), np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"zero or non-finite rows \[1\]"):

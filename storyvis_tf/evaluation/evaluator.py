@@ -17,15 +17,20 @@ model returns (what a client receives) are scored against the split's real frame
   `pretrain.r_precision_trials` trials) with the encoders of a `pipelines.pretrain` run, in the
   space its objective aligned, when a pretrained directory is given.
 - The ceiling of each classifier or encoder metric: the same metric on the split's REAL frames.
+- Baselines that no model needs to draw anything to reach: `label_prior` (character F1 and
+  frame accuracy of predicting, for every frame, the characters present in at least half of
+  the training frames: `character_metrics.label_prior_baseline`) and `chance` (R-precision of
+  embeddings unrelated to their stories: `retrieval.r_precision_chance`).
 
 Reference statistics of the real frames/stories are cached in `eval.statistics_cache_dir`
-(default DATA/eval_cache) under a key of everything that produced them (`statistics_cache`); the
+(default OUTPUT/../eval_cache, beside the evaluation: never inside the input data, which may be
+read-only or shared) under a key of everything that produced them (`statistics_cache`); the
 trained domain networks are cached there too, keyed by the data manifest and their training
 settings, so every model evaluated on the same data is scored by the same networks.
 
-Outputs: OUTPUT/metrics.json (metrics, ceilings, what was not computed and why, extractors,
-provenance, timings) and OUTPUT/samples/<i>_<story_id>.png (real frames over generated ones, with
-the sentences).
+Outputs: OUTPUT/metrics.json (metrics, ceilings, baselines, what was not computed and why,
+extractors, provenance, timings) and OUTPUT/samples/<i>_<story_id>.png (real frames over
+generated ones, with the sentences).
 """
 import dataclasses
 import datetime
@@ -44,14 +49,17 @@ from PIL import Image
 import storyvis_tf
 from storyvis_tf.data.loader import load_dataset, read_manifest
 from storyvis_tf.evaluation import domain_features
-from storyvis_tf.evaluation.character_metrics import character_f1_and_frame_accuracy
+from storyvis_tf.evaluation.character_metrics import (character_f1_and_frame_accuracy,
+                                                      label_prior_baseline)
 from storyvis_tf.evaluation.frechet import frechet_distance_from_statistics
 from storyvis_tf.evaluation.inception import InceptionFeatures
 from storyvis_tf.evaluation.r2plus1d import R2Plus1DFeatures
-from storyvis_tf.evaluation.retrieval import mean_cosine, r_precision
+from storyvis_tf.evaluation.retrieval import mean_cosine, r_precision, r_precision_chance
 from storyvis_tf.evaluation.statistics_cache import FeatureStatistics, cache_key, load_or_compute
-from storyvis_tf.export.savedmodel import SIGNATURE_KEY, read_export_manifest
+from storyvis_tf.export.savedmodel import SIGNATURE_KEY, load_export, read_export_manifest
 from storyvis_tf.json_files import read_json, write_json
+from storyvis_tf.stage_dirs import (EVALUATION_KIND, StageDirectoryError, check_stage_directory,
+                                    check_writable, claim_stage_directory)
 from storyvis_tf.training import pretrained as pretrained_lib
 from storyvis_tf.training.pretrain import EncoderPretrainer
 from storyvis_tf.visualization import story_grid, to_uint8
@@ -61,7 +69,7 @@ DOMAIN_NETWORKS_DIR = "domain_networks"
 # Settings of `config.eval` read here beyond those configs/default.py defines; a config without
 # them gets these values.
 EVAL_DEFAULTS = {
-    "statistics_cache_dir": "",    # reference statistics and domain networks; "" = DATA/eval_cache
+    "statistics_cache_dir": "",    # statistics and domain networks; "" = OUTPUT/../eval_cache
     "sample_stories": 8,           # real-vs-generated PNGs written
 }
 
@@ -86,11 +94,20 @@ def eval_settings(config: ml_collections.ConfigDict) -> dict:
     return {**EVAL_DEFAULTS, **config.eval.to_dict()}
 
 
+def default_cache_dir(output_dir: str) -> str:
+    """OUTPUT/../eval_cache: shared by the evaluations written beside OUTPUT."""
+    return os.path.join(os.path.dirname(os.path.abspath(output_dir)), "eval_cache")
+
+
 def check_arguments(model_dir: str, data_dir: str, split: str, output_dir: str, *,
                     overwrite: bool = False, pretrained_dir: str = "") -> tuple[dict, dict]:
     """(model manifest, data manifest); EvaluateArgumentError naming what is wrong."""
     if not output_dir:
         raise EvaluateArgumentError("output_dir is required: where metrics.json and the samples go")
+    try:
+        check_stage_directory(output_dir, EVALUATION_KIND)
+    except StageDirectoryError as error:
+        raise EvaluateArgumentError(str(error)) from None
     metrics_path = os.path.join(output_dir, METRICS_FILE)
     if os.path.exists(metrics_path) and not overwrite:
         raise EvaluateArgumentError(f"{metrics_path} exists: choose another output_dir or pass "
@@ -183,7 +200,13 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
                                                     overwrite=overwrite,
                                                     pretrained_dir=pretrained_dir)
     settings = eval_settings(config)
-    cache_dir = settings["statistics_cache_dir"] or os.path.join(data_dir, "eval_cache")
+    cache_dir = settings["statistics_cache_dir"] or default_cache_dir(output_dir)
+    try:  # before hours of work
+        check_writable(output_dir, "--output_dir")
+        check_writable(cache_dir, "eval.statistics_cache_dir")
+    except StageDirectoryError as error:
+        raise EvaluateArgumentError(str(error)) from None
+    claim_stage_directory(output_dir, EVALUATION_KIND)
     # Extractors with user weights first: a wrong weights file fails before minutes of work.
     frechet_extractors, not_computed = {}, {}
     for name, key, extractor_class, network in (
@@ -205,11 +228,11 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
     seeds = config.seed + np.arange(len(real.story_ids), dtype=np.int64)
     log(f"generating {len(seeds)} stories with {model_dir}")
     generation_started = time.perf_counter()
-    generated = generate_stories(tf.saved_model.load(model_dir), real.sentences, seeds,
+    generated = generate_stories(load_export(model_dir)[0], real.sentences, seeds,
                                  settings["batch_size"], verbose)
     generation_seconds = time.perf_counter() - generation_started
 
-    metrics, ceiling = {}, {}
+    metrics, ceiling, baselines = {}, {}, {}
     data_identity = {"dataset": data_manifest["dataset"], "split": split,
                      "image_size": data_manifest["image_size"],
                      "num_samples": settings["num_samples"],
@@ -222,6 +245,11 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
         metrics.update(character_f1_and_frame_accuracy(probabilities, _frames(real.labels)))
         ceiling.update(character_f1_and_frame_accuracy(
             frame_network.label_probabilities(_frames(real.frames)), _frames(real.labels)))
+        prior = label_prior_baseline(_training_labels(data_dir, settings["batch_size"]),
+                                     _frames(real.labels))
+        baselines["label_prior"] = {
+            "character_f1": prior["character_f1"], "frame_accuracy": prior["frame_accuracy"],
+            "predicts": [data_manifest["label_names"][i] for i in prior["predicted_characters"]]}
         if "fid" not in frechet_extractors:
             frechet_extractors[domain_features.FID_DOMAIN] = frame_network
         if "fsd" not in frechet_extractors:
@@ -256,11 +284,15 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
             not_computed["r_precision"] = (f"R-precision ranks each story among {candidates} "
                                            f"candidates, the evaluated split has "
                                            f"{len(real.story_ids)} stories")
+        else:
+            baselines["chance"] = {"r_precision": r_precision_chance(len(real.story_ids),
+                                                                     candidates)}
 
     _write_samples(output_dir, real, generated, seeds, settings["sample_stories"])
     report = {
         "metrics": metrics,
         "real_data_ceiling": ceiling,
+        "baselines": baselines,
         "not_computed": not_computed,
         "extractors": {name: extractor.identity for name, extractor in frechet_extractors.items()},
         "provenance": {
@@ -288,16 +320,25 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
 
 
 def summary_table(report: dict) -> str:
-    """One screen: each metric for the generated stories next to its real-data ceiling, then
-    what was not computed and why."""
+    """One screen: each metric for the generated stories next to its real-data ceiling and its
+    image-blind baseline, then what was not computed and why."""
     provenance = report["provenance"]
+    baselines = report["baselines"]
+    baseline_of = {metric: (name, value) for name, scores in baselines.items()
+                   for metric, value in scores.items() if isinstance(value, float)}
     lines = [f"{provenance['model_dir']} on {provenance['split']} of {provenance['data_dir']}: "
              f"{provenance['stories']} stories, {provenance['frames']} frames",
-             f"{'metric':<16}{'generated':>12}{'real frames':>14}"]
+             f"{'metric':<16}{'generated':>12}{'real frames':>14}{'baseline':>24}"]
     for name, value in report["metrics"].items():
         ceiling = report["real_data_ceiling"].get(name)
+        baseline = (f"{baseline_of[name][1]:.4f} ({baseline_of[name][0]})"
+                    if name in baseline_of else "-")
         lines.append(f"{name:<16}{value:>12.4f}" + (f"{ceiling:>14.4f}" if ceiling is not None
-                                                    else f"{'-':>14}"))
+                                                    else f"{'-':>14}") + f"{baseline:>24}")
+    if "label_prior" in baselines:
+        predicts = ", ".join(baselines["label_prior"]["predicts"]) or "no character"
+        lines.append("label_prior: predicts the characters of at least half the training frames "
+                     f"for every frame, ignoring it: {predicts}")
     for name, reason in report["not_computed"].items():
         lines.append(f"{name}: not computed: {reason}")
     if any(name.endswith("_domain") for name in report["metrics"]):
@@ -309,6 +350,13 @@ def summary_table(report: dict) -> str:
 def _frames(stories: np.ndarray) -> np.ndarray:
     """[N, T, ...] -> [N*T, ...]."""
     return stories.reshape(-1, *stories.shape[2:])
+
+
+def _training_labels(data_dir: str, batch_size: int) -> np.ndarray:
+    """Character labels of every training frame, float32 [frames, C]."""
+    labels = [batch["labels"] for batch in
+              load_dataset(data_dir, "train", batch_size).as_numpy_iterator()]
+    return _frames(np.concatenate(labels))
 
 
 def _frechet_distance(extractor, real: np.ndarray, generated: np.ndarray, per_frame: bool,
