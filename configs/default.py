@@ -82,6 +82,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.losses.kl_weight = 1.0
     c.losses.generator_weight = 5.0       # authors' code: 5 x (GAN + contrastive) + 1 x KL
     c.losses.generator_alignment_weight = 1.0   # G's contrastive + cluster terms vs its GAN term
+    # False = the authors' code: G's clustering term on fakes made without gradient, so it
+    # trains nothing (METHOD_NOTES); the paper: with gradient
+    c.losses.generator_cluster_gradient = True
 
     c.clustering = ml_collections.ConfigDict()
     c.clustering.mode = "online"          # online | offline (pretrained, frozen centroids)
@@ -108,8 +111,14 @@ def get_config() -> ml_collections.ConfigDict:
     c.discriminator.base_channels = 32    # paper code: 124
     c.discriminator.spectral_norm = True
     # joint: image trunk, unconditional + fusion-conditioned logits (ours, README reproduction
-    # notes) | fusion: the fusion map only (the paper, Sec. 3.4; configs/paper_pororo.py)
+    # notes) | fusion: the fusion map of D's own conv only (the paper at the authors' code's
+    # layout, Sec. 3.4) | coupled: D judges the clustered fusion features X = f(v) g(s)^T of
+    # the frozen encoder's regions, so its GAN loss trains the heads f, g too (the text)
     c.discriminator.architecture = "joint"
+    # True: the projection heads f, g are trained by D's optimiser on real pairs (the paper,
+    # Sec. 3.4); False = the authors' code, where no optimiser holds them, so D's contrastive
+    # and clustering terms train nothing (METHOD_NOTES)
+    c.discriminator.train_heads = True
     c.discriminator.batch_norm = False    # authors' code: True (batch norm after the first block)
     # losses.character_classification's classifier: shared (a head on D's last features, the
     # StoryGAN code line) | separate (its own trunk without spectral norm; README notes)

@@ -175,8 +175,9 @@ def test_discriminator_contrastive_terms_train_the_heads_and_not_the_generator(b
     with tf.GradientTape(persistent=True) as tape:
         fakes = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                               training=True)["images"]
+        # The fakes come with their gradient: discriminator_losses itself must stop it.
         d, _ = gan_losses.discriminator_losses(
-            gan, config, batch["images"], tf.stop_gradient(fakes), text,
+            gan, config, batch["images"], fakes, text,
             mismatched_text=encode_stories(gan.text_encoder, batch["mismatched_token_ids"]))
         contrastive = d["si_ss"] + d["i_s"] + d["r_w"] + d["sr_w"]
     head_gradients = tape.gradient(contrastive, heads)

@@ -1,7 +1,9 @@
 """The story GAN's discriminators: one logit dict per (frame, sentence) pair.
 
 `FusionDiscriminator` is the main paper's (Sec. 3.4) at the authors' code's layout: it sees the
-fusion map only. `JointDiscriminator` adds an image trunk with an unconditional logit (our
+fusion map of its own conv's features only. `CoupledFusionDiscriminator` is the text's reading:
+it judges the fusion features X = f(v) g(s)^T that the clustering term groups, built from the
+frozen image encoder through the projection heads. `JointDiscriminator` adds an image trunk with an unconditional logit (our
 departure, see its docstring and the README's reproduction notes). `build_discriminator` picks
 one by `discriminator.architecture`. Both return {"conditional": [N]} (+ "unconditional": [N]
 for the joint one), float32; given num_labels > 0 (losses.character_classification) they also
@@ -343,19 +345,72 @@ class JointDiscriminator(keras.Model):
         return _with_characters(logits, self.characters, inputs["images"], x, training)
 
 
-ARCHITECTURES = {"fusion": FusionDiscriminator, "joint": JointDiscriminator}
+class CoupledFusionDiscriminator(keras.Model):
+    """Real/fake logit per (frame, sentence) pair from the very fusion features the clustering
+    term groups: the text's reading of Sec. 3.4 (discriminator.architecture = "coupled").
+
+    The fusion map X = f(v_region) g(s_word)^T (Eq. 3) is built outside, by the training
+    losses, from the frozen image encoder's regions and the text encoder's words through the
+    projection heads f, g (`gan_losses.frame_logits`), so D's GAN loss trains the heads that
+    the contrastive and clustering terms train ("feeding fusion features into the
+    discriminator can help regularize training and stabilize clustering"). Here: the map on
+    the encoder's region grid, [N, h, w, L], a 3x3 conv to base_channels (LeakyReLU 0.2),
+    downsampling blocks to 4x4 (none when the grid is 4x4 or smaller), a conv over the whole
+    remaining grid -> logit.
+
+    Constructed like `FusionDiscriminator` plus region_grid (h = w, the image encoder's grid
+    side: image_size / 8). call({"fusion": float32 [N, h*w, L], "images": [N, H, W, 3]
+    (for a character head only), (+ "labels" [N, C] with label_projection)}, training) ->
+    {"conditional": float32 [N]} (+ "characters" [N, num_labels]).
+    """
+
+    def __init__(self, config, text_dim: int, image_size: int, num_labels: int = 0,
+                 projection_labels: int = 0, region_grid: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        del text_dim   # the fusion map has one channel per word, whatever the feature size
+        self.region_grid = region_grid or image_size // 8
+        blocks = doublings_from_4x4(self.region_grid) if self.region_grid > 4 else 0
+        self.characters = _character_classifier(config, num_labels,
+                                                doublings_from_4x4(image_size))
+        self.label_projection = _label_projection(config, projection_labels)
+        self.fusion_conv = _spectral(keras.layers.Conv2D(config.base_channels, 3,
+                                                         padding="same", name="fusion_conv"),
+                                     config.spectral_norm)
+        self.downsampling = _downsampling_blocks(config, blocks)
+        self.minibatch_stddev = _minibatch_stddev(config)
+        self.logit = _spectral(keras.layers.Conv2D(1, min(4, self.region_grid), name="logit"),
+                               config.spectral_norm)
+
+    def call(self, inputs, training=False):
+        fusion = inputs["fusion"]
+        side = self.region_grid
+        x = ops.reshape(ops.cast(fusion, self.compute_dtype), (-1, side, side, fusion.shape[-1]))
+        x = ops.leaky_relu(self.fusion_conv(x, training=training), negative_slope=0.2)
+        for block in self.downsampling:
+            x = block(x, training=training)
+        logit = self.logit(_with_stddev(self.minibatch_stddev, x), training=training)
+        logits = {"conditional": _conditional_logit(logit, self.label_projection, x, inputs,
+                                                    training)}
+        return _with_characters(logits, self.characters, inputs.get("images"), x, training)
+
+
+ARCHITECTURES = {"fusion": FusionDiscriminator, "joint": JointDiscriminator,
+                 "coupled": CoupledFusionDiscriminator}
 
 
 def build_discriminator(config, text_dim: int, image_size: int, num_labels: int = 0,
-                        projection_labels: int = 0):
+                        projection_labels: int = 0, region_grid: int = 0):
     """The discriminator named by config.architecture (the `discriminator` config section),
     with a character head over num_labels characters when num_labels > 0 and, with
-    config.label_projection, a label projection over projection_labels characters."""
+    config.label_projection, a label projection over projection_labels characters.
+    region_grid: the image encoder's region grid side (the coupled discriminator's input;
+    0 = image_size / 8)."""
     if config.architecture not in ARCHITECTURES:
         raise ValueError(f"unknown discriminator.architecture {config.architecture!r}: expected "
                          f"one of {', '.join(ARCHITECTURES)}")
     if config.story_condition and config.architecture != "joint":
         raise ValueError("discriminator.story_condition needs the joint discriminator "
                          f"(discriminator.architecture = 'joint', got {config.architecture!r})")
+    extra = {"region_grid": region_grid} if config.architecture == "coupled" else {}
     return ARCHITECTURES[config.architecture](config, text_dim, image_size, num_labels,
-                                              projection_labels, name="discriminator")
+                                              projection_labels, name="discriminator", **extra)

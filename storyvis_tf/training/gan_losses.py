@@ -68,6 +68,7 @@ from storyvis_tf.losses.contrastive import contrastive_loss
 from storyvis_tf.losses.damsm import story_words_and_regions, word_region_contrastive_loss
 from storyvis_tf.losses.gan import (character_loss, discriminator_gan_loss, generator_gan_loss,
                                     kl_loss)
+from storyvis_tf.models.fusion import fusion_features
 from storyvis_tf.models.image_encoder import encode_story_frames
 from storyvis_tf.training.clustering_memory import clustering_features
 
@@ -99,9 +100,12 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
     """
+    fake_images = ops.stop_gradient(fake_images)   # D's terms never reach the generator
     projected = projected_labels(config, labels)
-    real = _frame_logits(networks.discriminator, real_images, text, projected)
-    fake = _frame_logits(networks.discriminator, fake_images, text, projected)
+    real_embedded = (embed_story(networks, real_images, text, config.losses.story_image)
+                     if _embeds(config, CONTRASTIVE_SWITCHES) else None)
+    real = frame_logits(networks, config, real_images, text, projected, real_embedded)
+    fake = frame_logits(networks, config, fake_images, text, projected)
     mismatched = None
     if config.losses.mismatched_pairs:
         if mismatched_text is None:
@@ -109,8 +113,9 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
         if projected is not None and mismatched_labels is None:
             raise ValueError("discriminator.label_projection with losses.mismatched_pairs needs "
                              "the mismatched_labels of the batch")
-        mismatched = _frame_logits(networks.discriminator, real_images, mismatched_text,
-                                   projected_labels(config, mismatched_labels))["conditional"]
+        mismatched = frame_logits(networks, config, real_images, mismatched_text,
+                                  projected_labels(config, mismatched_labels),
+                                  real_embedded)["conditional"]
     gan = discriminator_gan_loss(real["conditional"], fake["conditional"], mismatched)
     if "unconditional" in real:
         gan = gan + config.losses.unconditional_weight * discriminator_gan_loss(
@@ -119,7 +124,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     if config.losses.character_classification and config.losses.character_fake_frames:
         terms["character"] = terms["character"] + character_loss(fake["characters"], labels)
     alignment, real_features = alignment_terms(networks, config, real_images, text,
-                                                CONTRASTIVE_SWITCHES, gather)
+                                                CONTRASTIVE_SWITCHES, gather, real_embedded)
     terms.update(alignment)
     terms["total"] = _paper_objective(terms, config.losses)
     return terms, real_features
@@ -135,14 +140,18 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     dict of terms.
     """
     images = generated["images"]
-    logits = _frame_logits(networks.discriminator, images, text,
-                           projected_labels(config, labels))
+    embedded = (embed_story(networks, images, text, config.losses.story_image)
+                if _embeds(config, GENERATOR_CONTRASTIVE) else None)
+    logits = frame_logits(networks, config, images, text, projected_labels(config, labels),
+                          embedded)
     gan = generator_gan_loss(logits["conditional"])
     if "unconditional" in logits:
         gan = gan + config.losses.unconditional_weight * generator_gan_loss(
             logits["unconditional"])
     terms = {"gan": gan, **_character_term(config, logits, labels)}
-    alignment, _ = alignment_terms(networks, config, images, text, GENERATOR_CONTRASTIVE, gather)
+    alignment, _ = alignment_terms(
+        networks, config, images, text, GENERATOR_CONTRASTIVE, gather, embedded,
+        stop_cluster_gradient=not config.losses.generator_cluster_gradient)
     terms.update(alignment)
     total = config.losses.generator_weight * _paper_objective(
         terms, config.losses, config.losses.generator_alignment_weight)
@@ -203,21 +212,35 @@ def _paper_objective(terms, losses, alignment_weight=1.0):
         value for key, value in terms.items() if key not in _ADVERSARIAL)
 
 
-def alignment_terms(networks, config, images, text, levels, gather):
+def _embeds(config, levels) -> bool:
+    """Whether the alignment terms among `levels` (or the coupled discriminator) need the
+    projected features of `embed_story`."""
+    return (config.losses.cluster or config.discriminator.architecture == "coupled"
+            or any(config.losses[CONTRASTIVE_SWITCHES[key]] for key in levels))
+
+
+def alignment_terms(networks, config, images, text, levels, gather, embedded=None,
+                    stop_cluster_gradient=False):
     """The contrastive terms among `levels` that config.losses switches on, and the clustering
-    term, of `images` paired with the batch's text. Returns (terms, clustering features or
-    None)."""
+    term, of `images` paired with the batch's text (`embedded`: their `embed_story` output,
+    computed here when not given). Returns (terms, clustering features or None).
+
+    stop_cluster_gradient: the clustering term is computed on gradient-stopped features (the
+    generator's term with losses.generator_cluster_gradient off: the authors' code computes it
+    on fakes made under no_grad, METHOD_NOTES)."""
     levels = [key for key in levels if config.losses[CONTRASTIVE_SWITCHES[key]]]
     if not levels and not config.losses.cluster:
         return {}, None
-    embedded = embed_story(networks, images, text, config.losses.story_image)
+    if embedded is None:
+        embedded = embed_story(networks, images, text, config.losses.story_image)
     terms = _contrastive_terms(embedded, config, levels, gather)
     features = None
     if config.losses.cluster:
         features = clustering_features(
             config.clustering.features, *(_frames(embedded[key]) for key in
                                           ("regions", "words", "word_mask", "image", "sentence")))
-        terms["cluster"] = networks.clustering.loss(features, config.losses.temperature)
+        clustered = ops.stop_gradient(features) if stop_cluster_gradient else features
+        terms["cluster"] = networks.clustering.loss(clustered, config.losses.temperature)
     return terms, features
 
 
@@ -271,11 +294,22 @@ def projected_labels(config, labels):
     return labels
 
 
-def _frame_logits(discriminator, images, text, labels=None):
+def frame_logits(networks, config, images, text, labels=None, embedded=None, training=True):
     """The discriminator's logits per (frame, sentence) pair, each [B, T] (character logits
-    [B, T, C]); `labels` [B, T, C] go to the label projection."""
+    [B, T, C]); `labels` [B, T, C] go to the label projection. With the coupled
+    discriminator (discriminator.architecture = "coupled") its input is the fusion map
+    X = f(v_region) g(s_word)^T of the frames' regions (`embedded`, the `embed_story` output
+    of `images`, or computed here) and the text's words, through the heads f, g."""
     frames = images.shape[1]
-    logits = discriminator(discriminator_inputs(images, text, labels), training=True)
+    inputs = discriminator_inputs(images, text, labels)
+    if config.discriminator.architecture == "coupled":
+        regions = (networks.visual_head(encode_story_frames(
+            networks.image_encoder, images, training=False)["regions"])
+            if embedded is None else embedded["regions"])
+        inputs["fusion"] = fusion_features(_frames(regions),
+                                           _frames(networks.language_head(text["words"])),
+                                           _frames(text["mask"]))
+    logits = networks.discriminator(inputs, training=training)
     return {name: ops.reshape(value, (-1, frames, *value.shape[1:]))
             for name, value in logits.items()}
 

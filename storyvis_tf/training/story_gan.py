@@ -30,6 +30,7 @@ from keras import ops
 from storyvis_tf.models.discriminator import build_discriminator
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import gan_losses
+from storyvis_tf.training.callbacks import HierarchicalReclustering
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
                                                      rows_per_frame)
 from storyvis_tf.training.pretrained import build_encoders
@@ -69,6 +70,8 @@ class StoryGAN(keras.Model):
         self.text_encoder, self.image_encoder = text_encoder, image_encoder
         self.text_encoder.trainable = False
         self.image_encoder.trainable = False
+        if not config.discriminator.train_heads or config.clustering.mode == "offline":
+            visual_head.trainable = language_head.trainable = False
         self.generator, self.discriminator = generator, discriminator
         self.visual_head, self.language_head = visual_head, language_head
         self.clustering = clustering
@@ -88,9 +91,22 @@ class StoryGAN(keras.Model):
 
     @property
     def discriminator_variables(self):
-        """What the discriminator's optimiser trains: D and the projection heads f, g."""
+        """What the discriminator's optimiser trains: D and the projection heads f, g (frozen
+        with the encoders in offline clustering, Sec. 4.2, and held by no optimiser with
+        discriminator.train_heads off, the authors' code)."""
         return (self.discriminator.trainable_variables + self.visual_head.trainable_variables
                 + self.language_head.trainable_variables)
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """keras.Model.fit, plus the host-side re-clustering online hierarchical clustering
+        needs (`callbacks.HierarchicalReclustering`) when it is not among `callbacks`: without
+        it the centroids would never be computed and the clustering term would stay 0."""
+        callbacks = list(callbacks or [])
+        if (self.clustering is not None and self.clustering.mode == "online"
+                and self.clustering.algorithm == "hierarchical"
+                and not any(isinstance(c, HierarchicalReclustering) for c in callbacks)):
+            callbacks.append(HierarchicalReclustering())
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def call(self, inputs, training=False):
         return generate_images(self.text_encoder, self.generator, inputs["token_ids"],
@@ -114,9 +130,9 @@ class StoryGAN(keras.Model):
         images = self.generator(self.generator_inputs(story, text, noise),
                                 training=False)["images"]
         gan_losses.embed_story(self, images, text, self.config.losses.story_image)
-        self.discriminator(gan_losses.discriminator_inputs(
-            images, text, gan_losses.projected_labels(self.config, story["labels"])),
-            training=False)
+        gan_losses.frame_logits(self, self.config, images, text,
+                                gan_losses.projected_labels(self.config, story["labels"]),
+                                training=False)
         self.built = True
 
     def train_step(self, batch):
@@ -168,15 +184,15 @@ class StoryGAN(keras.Model):
         frame, averaged over frames. It keeps D smooth around the data, so G's gradient through
         it carries no pixel-level noise; added to D's total as r1_gamma / 2 * r1 (StyleGAN's
         form)."""
-        inputs = gan_losses.discriminator_inputs(
-            real_images, text, gan_losses.projected_labels(self.config, labels))
+        labels = gan_losses.projected_labels(self.config, labels)
+        real_images = tf.convert_to_tensor(real_images)
         with tf.GradientTape() as tape:
-            tape.watch(inputs["images"])
-            logits = self.discriminator(inputs, training=True)
+            tape.watch(real_images)
+            logits = gan_losses.frame_logits(self, self.config, real_images, text, labels)
             score = tf.add_n([tf.reduce_sum(logits[name]) for name in
                               ("conditional", "unconditional") if name in logits])
-        gradient = tf.cast(tape.gradient(score, inputs["images"]), tf.float32)
-        return tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]))
+        gradient = tf.cast(tape.gradient(score, real_images), tf.float32)
+        return tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[2, 3, 4]))
 
     def averaged_generator(self):
         """Context in which the generator holds its weight average (samples, run-directory
@@ -326,7 +342,14 @@ def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -
             "discriminator": build_discriminator(
                 config.discriminator, config.text_encoder.hidden_dim, config.data.image_size,
                 num_labels if config.losses.character_classification else 0,
-                num_labels if config.discriminator.label_projection else 0)}
+                num_labels if config.discriminator.label_projection else 0,
+                region_grid=_region_grid(encoders["image_encoder"], config.data.image_size))}
+
+
+def _region_grid(image_encoder, image_size: int) -> int:
+    """The side of the image encoder's square grid of regions for image_size frames."""
+    regions = image_encoder(ops.zeros((1, image_size, image_size, 3)))["regions"].shape[1]
+    return int(round(regions ** 0.5))
 
 
 def _clustering_memory(config, image_encoder, sentence_length, pretrained):
