@@ -32,7 +32,7 @@ from jax._src.lib import xla_client
 from ml_collections import config_flags
 
 from benchmarks.output import write_result
-from benchmarks.timing import timed
+from benchmarks.timing import matmul_flops_per_second, timed
 from storyvis_tf.training.story_gan import build_story_gan
 from storyvis_tf.training.trainer import training_features
 
@@ -64,13 +64,6 @@ def xla_flops(function, *args) -> dict:
                                                     xla_client.hlo.hlo_module_from_text(hlo))
     return {"flops": cost["flops"], "transcendentals": cost["transcendentals"],
             "while_loops_counted_once": hlo.count(" while("), "hlo_characters": len(hlo)}
-
-
-def matmul_flops_per_second(size: int, warmup: int, repeats: int) -> float:
-    a = tf.random.stateless_normal((size, size), seed=(0, 0))
-    b = tf.random.stateless_normal((size, size), seed=(0, 1))
-    matmul = tf.function(lambda: tf.reduce_sum(a @ b))   # the sum forces the product to run
-    return 2 * size ** 3 / timed(lambda: matmul().numpy(), repeats, warmup)["median_s"]
 
 
 def main(argv: list[str]) -> None:
