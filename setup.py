@@ -14,6 +14,9 @@ setuptools.setup(
         "tensorboard>=2.21,<3",
         "apache-beam[tfrecord]>=2.69,<3",
         "tensorflow-datasets>=4.9.10,<5",
+        # tensorflow-datasets 4.9.10 imports it to build any dataset defined in a package, but
+        # declares it only for Python < 3.9 (tensorflow/datasets#11212).
+        "importlib_resources>=6,<8",
         "tensorflow-hub>=0.16.1,<0.17",
         "scikit-learn>=1.5,<2",
         "numpy>=1.26,<3",
