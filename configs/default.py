@@ -95,6 +95,36 @@ def get_config() -> ml_collections.ConfigDict:
     c.clustering.every_n_batches = 10     # re-cluster period (online)
     c.clustering.lloyd_iterations = 10
 
+    # --- model family (docs/MODEL_FAMILIES.md) ---------------------------------------------------
+    c.model = ml_collections.ConfigDict()
+    # clustering: the main paper's contrastive + clustering GAN | storygan: StoryGAN (Li et al.
+    # 2019; configs/storygan.py) | dynamic_block: the dynamic-block GAN (Li & Lukasiewicz 2022;
+    # configs/dynamic_block.py). The generator and discriminator sections size every family.
+    c.model.family = "clustering"
+    # GAN-INT (Reed et al. 2016; not in the three papers): G also learns from fakes of text
+    # embeddings interpolated between two stories, beta * t1 + (1 - beta) * t2, an extra fake
+    # term with no matching real
+    c.model.text_interpolation = False
+    c.model.interpolation_beta = 0.5      # GAN-INT-CLS's 0.5
+    c.model.storygan = ml_collections.ConfigDict()
+    c.model.storygan.image_weight = 1.0   # alpha (L_image)
+    c.model.storygan.story_weight = 1.0   # beta (L_story)
+    c.model.storygan.gru_units = 128      # the context encoder's GRU (i_t)
+    # Text2Gist's Filter(i_t): this many 1-D filters of this (odd) width generated from i_t
+    c.model.storygan.gist_filters = 3
+    c.model.storygan.gist_filter_width = 15
+    c.model.storygan.discriminator_condition_dim = 128   # D_I's compressed (sentence, story)
+    c.model.storygan.story_embedding_dim = 128           # D_S's per-frame E_img / E_txt size
+    c.model.dynamic_block = ml_collections.ConfigDict()
+    # both: the dynamic block (SA or WSA chosen by Gumbel-softmax) | self: SA only | word: WSA
+    # only | none: w/o both attention (the paper's Table 2 rows)
+    c.model.dynamic_block.modes = "both"
+    c.model.dynamic_block.temperature = 1.0   # Gumbel-softmax tau
+    c.model.dynamic_block.in_generator = True       # False: Table 2's "w/o DB in G"
+    c.model.dynamic_block.in_discriminator = True   # False: Table 2's "w/o DB in D"
+    c.model.dynamic_block.generator_resolutions = (16, 32)     # G's feature maps with a DB
+    c.model.dynamic_block.discriminator_resolutions = (16, 8)  # D's feature maps with a DB
+
     # --- generator / discriminator --------------------------------------------------------------
     c.generator = ml_collections.ConfigDict()
     c.generator.noise_dim = 100

@@ -1,6 +1,8 @@
 """The story GAN's two objectives as dicts of named terms (backend-agnostic, keras.ops only):
 `discriminator_losses` (paper Eq. 7-8) and `generator_losses` (Eq. 9-10). A train step (TF here)
-only does the gradient plumbing around them.
+only does the gradient plumbing around them. Under model.family = "storygan" they and
+`frame_logits` hand over to StoryGAN's objective (`storygan_losses`); the dynamic-block family
+uses these terms as they are (docs/MODEL_FAMILIES.md).
 
 Terms, by key (a term switched off in `config.losses` is absent from the dict, so the logged
 metrics show what was trained):
@@ -32,6 +34,9 @@ metrics show what was trained):
            D's term is real + fake: its classifier also learns the fakes with their stories'
            labels (AC-GAN's original form, Odena et al. 2017).
   kl       KL of the generator's conditioning augmentation (G only, when it is on).
+  interpolation  with model.text_interpolation, G only: GAN-INT's term (Reed et al. 2016),
+           -log D of the fakes drawn for text interpolated between two stories
+           (`models.text_interpolation`), weighted like gan; D never sees them.
   r1       with losses.r1_gamma > 0, D only: the R1 gradient penalty on real frames, added to
            D's total as r1_gamma / 2 * r1 by the train step (it needs the input gradient, so
            it is computed there, `StoryGAN._r1_penalty`).
@@ -70,6 +75,7 @@ from storyvis_tf.losses.gan import (character_loss, discriminator_gan_loss, gene
                                     kl_loss)
 from storyvis_tf.models.fusion import fusion_features
 from storyvis_tf.models.image_encoder import encode_story_frames
+from storyvis_tf.training import storygan_losses
 from storyvis_tf.training.clustering_memory import clustering_features
 
 # Config switch of each contrastive term (config.losses).
@@ -100,6 +106,9 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     ([B*T, F] fusion or [2*B*T, F] individual; None when clustering is off) are what the
     train step writes into the clustering memory.
     """
+    if config.model.family == "storygan":
+        return storygan_losses.discriminator_losses(networks, config, real_images, fake_images,
+                                                    text, gather, mismatched_text)
     fake_images = ops.stop_gradient(fake_images)   # D's terms never reach the generator
     projected = projected_labels(config, labels)
     real_embedded = (embed_story(networks, real_images, text, config.losses.story_image)
@@ -139,6 +148,8 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     in `discriminator_losses` (labels: the characters each fake frame must show). Returns the
     dict of terms.
     """
+    if config.model.family == "storygan":
+        return storygan_losses.generator_losses(networks, config, generated, text)
     images = generated["images"]
     embedded = (embed_story(networks, images, text, config.losses.story_image)
                 if _embeds(config, GENERATOR_CONTRASTIVE) else None)
@@ -149,6 +160,10 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
         gan = gan + config.losses.unconditional_weight * generator_gan_loss(
             logits["unconditional"])
     terms = {"gan": gan, **_character_term(config, logits, labels)}
+    if "interpolated" in generated:
+        interpolated = generated["interpolated"]
+        terms["interpolation"] = generator_gan_loss(frame_logits(
+            networks, config, interpolated["images"], interpolated["text"])["conditional"])
     alignment, _ = alignment_terms(
         networks, config, images, text, GENERATOR_CONTRASTIVE, gather, embedded,
         stop_cluster_gradient=not config.losses.generator_cluster_gradient)
@@ -198,14 +213,14 @@ def _character_term(config, logits, labels) -> dict:
 
 
 # Terms that come through the discriminator's logits; the rest are alignment terms.
-_ADVERSARIAL = ("gan", "character")
+_ADVERSARIAL = ("gan", "character", "interpolation")
 
 
 def _paper_objective(terms, losses, alignment_weight=1.0):
     """gan_weight * GAN + character_weight * character + alignment_weight * every contrastive and
     clustering term: Eq. 7, and Eq. 9 unweighted when alignment_weight is 1 (the character term
     is ours, absent unless switched on)."""
-    adversarial = losses.gan_weight * terms["gan"]
+    adversarial = losses.gan_weight * (terms["gan"] + terms.get("interpolation", 0.0))
     if "character" in terms:
         adversarial = adversarial + losses.character_weight * terms["character"]
     return adversarial + alignment_weight * sum(
@@ -300,6 +315,8 @@ def frame_logits(networks, config, images, text, labels=None, embedded=None, tra
     discriminator (discriminator.architecture = "coupled") its input is the fusion map
     X = f(v_region) g(s_word)^T of the frames' regions (`embedded`, the `embed_story` output
     of `images`, or computed here) and the text's words, through the heads f, g."""
+    if config.model.family == "storygan":
+        return storygan_losses.discriminator_logits(networks, images, text, training)
     frames = images.shape[1]
     inputs = discriminator_inputs(images, text, labels)
     if config.discriminator.architecture == "coupled":

@@ -15,9 +15,9 @@ import keras
 import ml_collections
 
 from storyvis_tf.json_files import read_json, write_json
-from storyvis_tf.models.generator import StoryGenerator
 from storyvis_tf.models.text_encoder import TextEncoder
 from storyvis_tf.text.vocabulary import Vocabulary
+from storyvis_tf.training import families
 
 RUN_KIND = "storyvis_tf.train_run"
 CONFIG, MANIFEST, VOCAB = "config.json", "manifest.json", "vocab.txt"
@@ -29,9 +29,9 @@ def build_text_encoder(config: ml_collections.ConfigDict, vocab_size: int) -> Te
     return TextEncoder(vocab_size, te.embedding_dim, te.hidden_dim, te.dropout)
 
 
-def build_generator(config: ml_collections.ConfigDict) -> StoryGenerator:
-    return StoryGenerator(config.generator, config.data.image_size, config.data.frames_per_story,
-                          config.text_encoder.hidden_dim)
+def build_generator(config: ml_collections.ConfigDict) -> keras.Model:
+    """The generator of config.model.family (`families.build_generator`)."""
+    return families.build_generator(config)
 
 
 def build_generation_models(config, vocab_size: int, max_sentence_length: int):

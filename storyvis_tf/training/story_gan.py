@@ -29,7 +29,7 @@ from keras import ops
 
 from storyvis_tf.models.discriminator import build_discriminator
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import gan_losses
+from storyvis_tf.training import families, gan_losses, storygan_losses
 from storyvis_tf.training.callbacks import HierarchicalReclustering
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
                                                      rows_per_frame)
@@ -70,7 +70,8 @@ class StoryGAN(keras.Model):
         self.text_encoder, self.image_encoder = text_encoder, image_encoder
         self.text_encoder.trainable = False
         self.image_encoder.trainable = False
-        if not config.discriminator.train_heads or config.clustering.mode == "offline":
+        if (not config.discriminator.train_heads or config.clustering.mode == "offline"
+                or not families.trains_projection_heads(config)):
             visual_head.trainable = language_head.trainable = False
         self.generator, self.discriminator = generator, discriminator
         self.visual_head, self.language_head = visual_head, language_head
@@ -233,6 +234,8 @@ class StoryGAN(keras.Model):
 
 def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     """The keys of `discriminator_losses` ("d") and `generator_losses` ("g") under `config`."""
+    if config.model.family == "storygan":
+        return storygan_losses.loss_term_names(config)
     losses = config.losses
     contrastive = [key for key, switch in gan_losses.CONTRASTIVE_SWITCHES.items()
                    if losses[switch]]
@@ -240,8 +243,9 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     cluster = ("cluster",) if losses.cluster else ()
     kl = ("kl",) if config.generator.conditioning_augmentation else ()
     r1 = ("r1",) if losses.r1_gamma else ()
+    interpolation = ("interpolation",) if config.model.text_interpolation else ()
     return {"d": ("gan", *character, *contrastive, *cluster, *r1, "total"),
-            "g": ("gan", *character,
+            "g": ("gan", *character, *interpolation,
                   *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
                   *cluster, *kl, "total")}
 
@@ -337,6 +341,9 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
 def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -> dict:
     encoders = (build_encoders(config, vocab_size, config.data.image_size, max_sentence_length)
                 if pretrained is None else pretrained)
+    if families.family_name(config) != "clustering":
+        return {**{key: encoders[key] for key in ENCODERS}, "generator": build_generator(config),
+                "discriminator": families.build_baseline_discriminator(config)}
     return {**{key: encoders[key] for key in ENCODERS},
             "generator": build_generator(config),
             "discriminator": build_discriminator(

@@ -19,14 +19,13 @@ import storyvis_tf
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.training import callbacks as run_callbacks
+from storyvis_tf.training import families
 from storyvis_tf.training.pretrained import load_pretrained
 from storyvis_tf.training.run_dir import CONFIG, MANIFEST
 from storyvis_tf.training.story_gan import (StoryGAN, build_story_gan, mismatched_stories,
                                             parameter_counts)
 
 CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
-# Table 1 of the main paper, Pororo-SV: trainable parameters of "Ours".
-PAPER_PARAMETERS = {"generator": 72.4e6, "discriminator": 10.4e6}
 # Config keys a resumed run may change.
 RESUMABLE_CHANGES = ("train.epochs",)
 
@@ -185,8 +184,7 @@ def _log_parameters(gan, strategy, log) -> None:
     counts = parameter_counts(gan)
     log(f"training on {strategy.num_replicas_in_sync} replica(s) "
         f"({type(strategy).__name__})")
-    for network in ("generator", "discriminator"):
-        log(f"{network}: {counts[network] / 1e6:.2f} M trainable parameters "
-            f"(paper, Table 1: {PAPER_PARAMETERS[network] / 1e6:.1f} M)")
+    for line in families.parameter_report(gan.config, counts):
+        log(line)
     log(f"projection heads f, g (trained with the discriminator, not in Table 1): "
         f"{counts['projection_heads'] / 1e6:.2f} M")
