@@ -82,9 +82,9 @@ def test_pororo_sv_keeps_stored_order_and_the_splits_of_the_split_file(tmp_path)
     _, info = load("pororo_sv", tmp_path, manual_dir(tmp_path, fx.build_pororo))
     assert {split: info.splits[split].num_examples for split in SPLITS} == {
         split: len(rows) for split, rows in fx.PORORO_SPLIT_ROWS.items()}
-    datasets = tfds.as_numpy(tfds.builder("pororo_sv", data_dir=str(tmp_path / "tfds"))
-                             .as_dataset(split="train"))
-    assert [e["story_id"].decode() for e in datasets] == [
+    train = tfds.as_numpy(tfds.builder("pororo_sv", data_dir=str(tmp_path / "tfds"))
+                          .as_dataset(split="train"))
+    assert [e["story_id"].decode() for e in train] == [
         fx.PORORO_ROWS[row] for row in fx.PORORO_SPLIT_ROWS["train"]]   # not sorted, not hashed
     assert info.features["labels"].shape == (5, 9)
 
