@@ -25,9 +25,14 @@ setuptools.setup(
         "ml-collections>=1.0,<2",
         # tensorflow-hub 0.16.1 imports pkg_resources, removed in setuptools 82 (tensorflow/hub#934).
         "setuptools<82",
+        # pipelines.serve: an ASGI framework and server, and orjson for the large image responses.
+        "starlette>=1.0,<2",
+        "uvicorn>=0.30,<1",
+        "orjson>=3.10,<4",
     ],
+    package_data={"storyvis_tf.serving": ["static/*"]},
     extras_require={
         # jax is here so the backend-agnostic model tests run under KERAS_BACKEND=jax as well.
-        "test": ["pytest>=8,<10", "jax[cpu]>=0.4.30"],
+        "test": ["pytest>=8,<10", "jax[cpu]>=0.4.30", "httpx>=0.28,<1", "selenium>=4.20,<5"],
     },
 )

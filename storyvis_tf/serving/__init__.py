@@ -1,0 +1,1 @@
+"""Serving an export directory over TensorFlow Serving's REST API, with a story page at `/`."""
