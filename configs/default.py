@@ -18,6 +18,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.num_shards = 4
     c.data.compression = "none"       # none | gzip (TFRecord shards)
     c.data.train_frame_choice = "middle"   # first | middle | random (seeded per story)
+    # readers without split files (clevr): "" = the release's split; story-number ranges
+    # "train=0-79,val=80-87,test=88-" or fractions "train=0.8,val=0.1,test=0.1" (seeded by seed)
+    c.data.split = ""
     # embedded synthetic dataset sizes
     c.data.synthetic_train = 2000
     c.data.synthetic_val = 200
@@ -190,7 +193,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval.r2plus1d_weights = ""          # local R(2+1)D-18 weights file
     c.eval.num_samples = 0                # 0 = the whole split
     c.eval.sample_stories = 8             # real-vs-generated PNG grids written
-    c.eval.statistics_cache_dir = ""      # reference statistics + domain networks; "" = DATA/eval_cache
+    # reference statistics + domain networks; "" = OUTPUT/../eval_cache (not inside the data)
+    c.eval.statistics_cache_dir = ""
     # dataset-trained fallback extractors (fid_domain / fsd_domain, character classifier)
     c.eval.domain_epochs = 10
     c.eval.domain_batch_size = 64

@@ -19,6 +19,7 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image
 
+from pipelines import cli
 from storyvis_tf.data import loader
 from storyvis_tf.data.preprocess import run_preprocess
 from storyvis_tf.evaluation.evaluator import evaluate, summary_table
@@ -43,6 +44,7 @@ def preview_stories(data_dir: str, path: str) -> None:
         print(f"  {story_id.decode()}: " + " | ".join(story))
 
 
+@cli.one_line_errors
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -92,4 +94,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -12,6 +12,7 @@ Flags given here override the config's `eval` section. See storyvis_tf.evaluatio
 from absl import app, flags
 from ml_collections import config_flags
 
+from pipelines import cli
 from storyvis_tf.evaluation.evaluator import EvaluateArgumentError, evaluate, summary_table
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py",
@@ -33,6 +34,7 @@ _NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Stories evaluated (0 =
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an earlier evaluation in --output_dir.")
 
 
+@cli.one_line_errors
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -50,10 +52,10 @@ def main(argv: list[str]) -> None:
         report = evaluate(_MODEL.value, _DATA_DIR.value, _SPLIT.value, _OUTPUT_DIR.value, config,
                           pretrained_dir=_PRETRAINED_DIR.value, overwrite=_OVERWRITE.value)
     except EvaluateArgumentError as error:
-        raise app.UsageError(str(error)) from None
+        cli.fail(str(error))
     print(summary_table(report))
     print(f"wrote {_OUTPUT_DIR.value}/metrics.json and {_OUTPUT_DIR.value}/samples/")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

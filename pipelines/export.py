@@ -9,6 +9,7 @@ import os
 
 from absl import app, flags
 
+from pipelines import cli
 from storyvis_tf.export.savedmodel import export_generator, read_export_manifest
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "Output directory of pipelines.train.")
@@ -16,6 +17,7 @@ _EXPORT_DIR = flags.DEFINE_string("export_dir", None,
                                   "Model directory; the SavedModel goes to EXPORT/<version>/.")
 
 
+@cli.one_line_errors
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -30,7 +32,7 @@ def main(argv: list[str]) -> None:
     try:
         version_dir = export_generator(_RUN_DIR.value, _EXPORT_DIR.value)
     except (FileNotFoundError, ValueError) as error:  # an incomplete or inconsistent run
-        raise app.UsageError(str(error)) from None
+        cli.fail(str(error))
     print(signature_table(version_dir))
 
 
@@ -54,4 +56,4 @@ def signature_table(version_dir: str) -> str:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -10,6 +10,7 @@ end the retrieval figures on the val split are printed (they are also in OUTPUT/
 from absl import app, flags
 from ml_collections import config_flags
 
+from pipelines import cli
 from storyvis_tf.training.pretrain import PretrainArgumentError, retrieval_table, run_pretrain
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -23,19 +24,21 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an earlier pretraini
                                "(finished or interrupted) in --output_dir.")
 
 
+@cli.one_line_errors
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     output_dir = _OUTPUT_DIR.value or ""
+    config = cli.take_data_shape_from(_CONFIG.value, _DATA_DIR.value or "")
     try:  # the arguments are checked before any work
-        manifest = run_pretrain(_CONFIG.value, _DATA_DIR.value or "", output_dir,
+        manifest = run_pretrain(config, _DATA_DIR.value or "", output_dir,
                                 overwrite=_OVERWRITE.value)
     except PretrainArgumentError as error:
-        raise app.UsageError(str(error)) from None
+        cli.fail(str(error))
     print(f"wrote the pretrained encoders ({manifest['objective']}, {manifest['epochs']} "
           f"epochs) and {manifest['centroids_shape'][0]} centroids to {output_dir}")
     print(retrieval_table(manifest["retrieval"]))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -11,8 +11,11 @@ import os
 from absl import app, flags
 from ml_collections import config_flags
 
+from pipelines import cli
+from storyvis_tf.config_checks import check_image_size
 from storyvis_tf.data.errors import DatasetFormatError
 from storyvis_tf.data.loader import read_manifest
+from storyvis_tf.stage_dirs import RUN_KIND, check_stage_directory
 from storyvis_tf.training import trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Experiment config.")
@@ -32,10 +35,13 @@ def validated_config():
         raise app.UsageError("--data_dir is required (the output of pipelines.preprocess)")
     if not _OUTPUT_DIR.value:
         raise app.UsageError("--output_dir is required (the run directory to write)")
+    config = cli.take_data_shape_from(config, _DATA_DIR.value)
     try:
+        check_image_size(config.data.image_size, "data.image_size")
         trainer.check_data(config, read_manifest(_DATA_DIR.value), _DATA_DIR.value)
+        check_stage_directory(_OUTPUT_DIR.value, RUN_KIND)
     except (DatasetFormatError, ValueError) as error:
-        raise app.UsageError(str(error)) from None
+        cli.fail(str(error))
     pretrained_dir = config.train.pretrained_dir
     if pretrained_dir and not os.path.isdir(pretrained_dir):
         raise app.UsageError(f"--pretrained_dir {pretrained_dir} does not exist")
@@ -48,6 +54,7 @@ def validated_config():
     return config
 
 
+@cli.one_line_errors
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -58,4 +65,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

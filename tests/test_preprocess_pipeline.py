@@ -234,7 +234,8 @@ def _config(**data) -> ml_collections.ConfigDict:
     ("mnist", "", 64, r"unknown dataset 'mnist'; choose one of synthetic, pororo"),
     ("pororo", "", 64, r"data_dir is required for pororo"),
     ("pororo", "/no/such/dir", 64, r"data_dir /no/such/dir does not exist"),
-    ("synthetic", "", 0, r"image_size must be positive, got 0"),
+    ("synthetic", "", 0, r"image_size must be a power of two >= 8, got 0"),
+    ("synthetic", "", 48, r"image_size must be a power of two >= 8, got 48"),
 ])
 def test_arguments_are_checked_before_any_work(tmp_path, dataset, data_dir, image_size, message):
     with pytest.raises(PreprocessArgumentError, match=message):

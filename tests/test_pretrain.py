@@ -17,7 +17,8 @@ from storyvis_tf.training import pretrained
 from storyvis_tf.training.pretrain import (CHECKPOINTS, EncoderPretrainer, PretrainArgumentError,
                                            build_pretrainer, check_pretrain_arguments,
                                            evaluate_retrieval, objective_terms,
-                                           offline_centroids, run_pretrain, story_batches)
+                                           offline_centroids, r_precision_candidates,
+                                           run_pretrain, story_batches)
 from tests.pipeline_cli import run_pipeline
 
 TRAIN_STORIES, VAL_STORIES, BATCH = 16, 8, 4
@@ -242,9 +243,9 @@ def test_arguments_are_checked_before_any_work(data_dir, tmp_path):
     with pytest.raises(PretrainArgumentError, match="data.image_size = 64 but .* has 32"):
         check_pretrain_arguments(config, data_dir, output)
     config = tiny_config()
-    config.pretrain.r_precision_candidates = 100
-    with pytest.raises(PretrainArgumentError, match="8 validation stories"):
-        check_pretrain_arguments(config, data_dir, output)
+    config.pretrain.r_precision_candidates = 100        # capped at the 8 validation stories
+    check_pretrain_arguments(config, data_dir, output)
+    assert r_precision_candidates(config, VAL_STORIES) == VAL_STORIES
     config = tiny_config()
     config.pretrain.objective = "clip"
     with pytest.raises(PretrainArgumentError, match="unknown pretrain.objective 'clip'"):
@@ -295,10 +296,18 @@ def test_interrupted_run_resumes_from_its_last_epoch(data_dir, tmp_path):
     assert state.epochs == [1, 2]
     assert state.start == {"iterations": STEPS_PER_EPOCH, "batches_seen": STEPS_PER_EPOCH}
     assert manifest["epochs"] == 3 and manifest["objective"] == "eq6"
-    assert not os.path.exists(os.path.join(output, CHECKPOINTS))
+    assert os.path.exists(os.path.join(output, CHECKPOINTS))    # kept: the run can be extended
     assert os.listdir(os.path.join(output, "tensorboard"))
-    with pytest.raises(PretrainArgumentError, match="finished pretraining run"):
+    with pytest.raises(PretrainArgumentError, match="completed pretraining run of 3 epochs"):
         run_pretrain(config, data_dir, output, verbose=0)
+
+    config.pretrain.epochs = 4                                  # extended by one epoch
+    state, logged = TrainingState(), []
+    manifest = run_pretrain(config, data_dir, output, callbacks=[state], verbose=0,
+                            log=logged.append)
+    assert state.epochs == [3] and manifest["epochs"] == 4
+    assert f"resuming from {output}/{CHECKPOINTS}: epoch 3 of 4 done, step " \
+        f"{3 * STEPS_PER_EPOCH}" in logged
 
 
 @pytest.mark.slow

@@ -51,10 +51,16 @@ def test_train_cli_writes_a_loadable_run_directory(preprocessed, tmp_path):
     assert {"d_total", "g_total", "d_cluster", "g_kl"} <= record.keys()
     assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 1
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
-    assert not (run / "checkpoints").exists()       # BackupAndRestore cleans up a finished run
+    assert (run / "checkpoints" / "latest.weights.h5").exists()    # kept: a run can be extended
 
     again = _train(f"--data_dir={preprocessed}", f"--output_dir={run}")
-    assert again.returncode != 0 and "already holds a completed training run" in again.stderr
+    assert again.returncode != 0
+    assert "already holds a completed training run of 1 epochs" in again.stderr
+    extended = _train(f"--data_dir={preprocessed}", f"--output_dir={run}",
+                      "--config.train.epochs=2")
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    assert f"resuming from {run}/checkpoints: epoch 1 of 2 done, step 4" in extended.stdout
+    assert (load_run(str(run))[1]["epoch"], load_run(str(run))[1]["step"]) == (2, 8)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from storyvis_tf.data import schema
 from storyvis_tf.data.errors import DatasetFormatError
+from storyvis_tf.stage_dirs import DATA_KIND, describe
 from storyvis_tf.text.vocabulary import PAD_ID, Vocabulary
 
 _MANIFEST_FIELDS = ("dataset", "image_size", "frames_per_story", "splits", "vocab_size",
@@ -37,6 +38,9 @@ def read_manifest(preprocessed_dir: str) -> dict[str, Any]:
         raise DatasetFormatError(f"{path} is not valid JSON ({error})") from None
     if not isinstance(manifest, dict):
         raise DatasetFormatError(f"{path} must hold a JSON object, got {type(manifest).__name__}")
+    if manifest.get("kind", DATA_KIND) != DATA_KIND:  # manifests before kinds: preprocessed
+        raise DatasetFormatError(f"{path} is the manifest of {describe(manifest['kind'])}, not "
+                                 "of preprocessed data (pipelines.preprocess)")
     missing = [field for field in _MANIFEST_FIELDS if field not in manifest]
     if missing:
         raise DatasetFormatError(f"{path} lacks the fields {', '.join(missing)}")
@@ -95,6 +99,12 @@ def load_dataset(preprocessed_dir: str, split: str, batch_size: int, *, shuffle:
     if missing:
         raise DatasetFormatError(f"{preprocessed_dir}: shards listed by the manifest are missing: "
                                  f"{', '.join(missing)}")
+    for path in shards:  # manifests older than shard_bytes skip this check
+        recorded = manifest.get("shard_bytes", {}).get(os.path.relpath(path, preprocessed_dir))
+        if recorded is not None and tf.io.gfile.stat(path).length != recorded:
+            raise DatasetFormatError(f"{path} has {tf.io.gfile.stat(path).length} bytes, "
+                                     f"{recorded} when it was written (manifest.json): the shard "
+                                     "was truncated or changed; preprocess again")
 
     files = tf.data.Dataset.from_tensor_slices(shards)
     if shuffle:

@@ -21,16 +21,20 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+from absl import logging
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.runner import create_runner
 
 import storyvis_tf
+from storyvis_tf.config_checks import check_image_size
 from storyvis_tf.data import schema
 from storyvis_tf.data.errors import BadStoryError
-from storyvis_tf.data.readers import DATASETS, make_reader
+from storyvis_tf.data.readers import DATASETS, make_reader, reader_class
 from storyvis_tf.data.readers.base import SPLITS, StoryReader
 from storyvis_tf.data.story import Story, StoryRef
+from storyvis_tf.stage_dirs import DATA_KIND, check_stage_directory, claim_stage_directory
 from storyvis_tf.text.vocabulary import Vocabulary, tokenize
 
 DEFAULT_RUNNER_ARGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
@@ -203,7 +207,9 @@ def build_pipeline(p: beam.Pipeline, reader: StoryReader, output_dir: str, *, im
 
 
 def check_output_dir(output_dir: str, overwrite: bool) -> None:
-    """A finished run (its manifest) is replaced only when asked to."""
+    """A finished run (its manifest) is replaced only when asked to; another stage's directory
+    never (StageDirectoryError)."""
+    check_stage_directory(output_dir, DATA_KIND)
     manifest = os.path.join(output_dir, schema.MANIFEST_FILE)
     if FileSystems.exists(manifest) and not overwrite:
         raise FileExistsError(f"{manifest} exists: {output_dir} already holds a preprocessed "
@@ -229,6 +235,15 @@ def _remove_previous_run(output_dir: str) -> None:
                         for metadata in match.metadata_list])
 
 
+def _shard_sizes(output_dir: str, num_shards: int) -> dict[str, int]:
+    """{shard path relative to output_dir: bytes} of every written shard: lets the loader name
+    a shard truncated after preprocessing before it reads a record."""
+    return {os.path.relpath(metadata.path, output_dir): metadata.size_in_bytes
+            for split in SPLITS
+            for match in FileSystems.match(schema.shard_paths(output_dir, split, num_shards))
+            for metadata in match.metadata_list}
+
+
 def _read_counts(output_dir: str) -> dict[str, int]:
     with FileSystems.open(os.path.join(output_dir, _COUNTS_FILE)) as f:
         return dict(json.loads(line) for line in f.read().decode("utf-8").splitlines())
@@ -237,6 +252,18 @@ def _read_counts(output_dir: str) -> dict[str, int]:
 def _read_vocabulary(output_dir: str) -> Vocabulary:
     with FileSystems.open(os.path.join(output_dir, schema.VOCABULARY_FILE)) as f:
         return Vocabulary(line for line in f.read().decode("utf-8").splitlines() if line)
+
+
+def unknown_pipeline_args(pipeline_args: Sequence[str]) -> list[str]:
+    """The arguments of `pipeline_args` that no Beam PipelineOptions class (of the runner they
+    name, if any) defines: a typo such as --image_szie=64 that Beam would silently drop."""
+    options = PipelineOptions(list(pipeline_args))
+    runner = options.view_as(StandardOptions).runner
+    if runner:
+        create_runner(runner)  # imports the runner's module, which registers its options
+    parsers = []
+    options.get_all_options(add_extra_args_fn=parsers.append)
+    return parsers[0].parse_known_args(list(pipeline_args))[1]
 
 
 def pipeline_options(pipeline_args: Sequence[str]) -> PipelineOptions:
@@ -257,6 +284,7 @@ def preprocess(reader: StoryReader, output_dir: str, *, image_size: int, num_sha
     """
     check_output_dir(output_dir, overwrite)
     _remove_previous_run(output_dir)
+    claim_stage_directory(output_dir, DATA_KIND)
     with beam.Pipeline(options=pipeline_options(pipeline_args)) as p:
         build_pipeline(p, reader, output_dir, image_size=image_size, num_shards=num_shards,
                        vocab_min_count=vocab_min_count, compression=compression)
@@ -265,6 +293,7 @@ def preprocess(reader: StoryReader, output_dir: str, *, image_size: int, num_sha
     vocabulary = _read_vocabulary(output_dir)
     rejected = {split: counts.get(f"{split}/rejected", 0) for split in SPLITS}
     manifest = {
+        "kind": DATA_KIND,
         "dataset": reader.name,
         "image_size": image_size,
         "frames_per_story": reader.frames_per_story,
@@ -276,6 +305,7 @@ def preprocess(reader: StoryReader, output_dir: str, *, image_size: int, num_sha
         "max_sentence_length": counts["max_sentence_length"],
         "label_names": list(reader.label_names),
         "num_shards": num_shards,
+        "shard_bytes": _shard_sizes(output_dir, num_shards),
         "compression": compression,
         "storyvis_tf_version": storyvis_tf.__version__,
         "config": dict(config or {}),
@@ -284,6 +314,10 @@ def preprocess(reader: StoryReader, output_dir: str, *, image_size: int, num_sha
     with FileSystems.create(os.path.join(output_dir, schema.MANIFEST_FILE)) as f:
         f.write(json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
     FileSystems.delete([os.path.join(output_dir, _COUNTS_FILE)])
+    for split, count in manifest["splits"].items():
+        if not count:
+            logging.warning("the %s split of %s is empty (%d stories rejected): stages that "
+                            "need it will refuse this data", split, output_dir, rejected[split])
     return manifest
 
 
@@ -292,7 +326,7 @@ class PreprocessArgumentError(ValueError):
 
 
 def check_arguments(dataset: str, data_dir: str, output_dir: str, image_size: int,
-                    overwrite: bool) -> None:
+                    overwrite: bool, pipeline_args: Sequence[str] = ()) -> None:
     """Raises PreprocessArgumentError on arguments that cannot produce a dataset."""
     if dataset not in DATASETS:
         raise PreprocessArgumentError(f"unknown dataset {dataset!r}; choose one of "
@@ -304,12 +338,15 @@ def check_arguments(dataset: str, data_dir: str, output_dir: str, image_size: in
                                       "public release (see DATASETS.md)")
     if data_dir and not os.path.isdir(data_dir):
         raise PreprocessArgumentError(f"data_dir {data_dir} does not exist or is not a directory")
-    if image_size <= 0:
-        raise PreprocessArgumentError(f"image_size must be positive, got {image_size}")
     try:
+        check_image_size(image_size, "--image_size / data.image_size")
         check_output_dir(output_dir, overwrite)
-    except FileExistsError as error:
+        unknown = unknown_pipeline_args(pipeline_args)
+    except (FileExistsError, ValueError) as error:  # StageDirectoryError, an unknown runner
         raise PreprocessArgumentError(str(error)) from None
+    if unknown:
+        raise PreprocessArgumentError(f"unknown flag {unknown[0]}: neither pipelines.preprocess "
+                                      "nor Beam defines it")
 
 
 def run_preprocess(dataset: str, data_dir: str, output_dir: str, image_size: int,
@@ -321,20 +358,27 @@ def run_preprocess(dataset: str, data_dir: str, output_dir: str, image_size: int
     Raises PreprocessArgumentError before any work when the arguments are unusable or the reader
     rejects `data_dir` (its DatasetFormatError or ValueError is chained).
     """
-    check_arguments(dataset, data_dir, output_dir, image_size, overwrite)
+    check_arguments(dataset, data_dir, output_dir, image_size, overwrite, pipeline_args)
     data = config.data
     reader_options = {"image_size": image_size, "train_frame_choice": data.train_frame_choice,
                       "seed": config.seed}
     if dataset == "synthetic":
         reader_options["num_stories"] = {split: data[f"synthetic_{split}"] for split in SPLITS}
+    if data.get("split"):
+        if not reader_class(dataset).configurable_split:
+            raise PreprocessArgumentError(f"data.split = {data.split!r}: the {dataset} reader "
+                                          "takes its splits from the release's own files")
+        reader_options["split"] = data.split
     try:
         reader = make_reader(dataset, data_dir, **reader_options)
     except ValueError as error:  # DatasetFormatError included
         raise PreprocessArgumentError(f"{dataset} reader: {error}") from error
+    experiment = config.to_dict()  # as run: the dataset and size given as flags included
+    experiment["data"].update(dataset=dataset, image_size=image_size)
     provenance = {
         "arguments": {"dataset": dataset, "data_dir": data_dir, "output_dir": output_dir,
                       "image_size": image_size, "pipeline_args": list(pipeline_args)},
-        "experiment": config.to_dict(),
+        "experiment": experiment,
     }
     return preprocess(reader, output_dir, image_size=image_size, num_shards=data.num_shards,
                       vocab_min_count=data.vocab_min_count,

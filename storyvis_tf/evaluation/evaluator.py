@@ -23,13 +23,15 @@ model returns (what a client receives) are scored against the split's real frame
   embeddings unrelated to their stories: `retrieval.r_precision_chance`).
 
 Reference statistics of the real frames/stories are cached in `eval.statistics_cache_dir`
-(default DATA/eval_cache) under a key of everything that produced them (`statistics_cache`); the
+(default OUTPUT/../eval_cache, beside the evaluation: never inside the input data, which may be
+read-only or shared) under a key of everything that produced them (`statistics_cache`); the
 trained domain networks are cached there too, keyed by the data manifest and their training
 settings, so every model evaluated on the same data is scored by the same networks.
 
 Outputs: OUTPUT/metrics.json (metrics, ceilings, baselines, what was not computed and why,
-extractors, provenance, timings) and OUTPUT/samples/<i>_<story_id>.png (real frames over
-generated ones, with the sentences).
+extractors, figures, provenance, timings), OUTPUT/samples/<i>_<story_id>.png (real frames over
+generated ones, with the sentences) and, with the pretrained encoders, OUTPUT/tsne.png (the main
+paper's Fig. 4 for the first `eval.tsne_stories` generated stories: `tsne`).
 """
 import dataclasses
 import datetime
@@ -55,19 +57,23 @@ from storyvis_tf.evaluation.inception import InceptionFeatures
 from storyvis_tf.evaluation.r2plus1d import R2Plus1DFeatures
 from storyvis_tf.evaluation.retrieval import mean_cosine, r_precision, r_precision_chance
 from storyvis_tf.evaluation.statistics_cache import FeatureStatistics, cache_key, load_or_compute
-from storyvis_tf.export.savedmodel import SIGNATURE_KEY, read_export_manifest
+from storyvis_tf.evaluation.tsne import write_story_tsne
+from storyvis_tf.export.savedmodel import SIGNATURE_KEY, load_export, read_export_manifest
 from storyvis_tf.json_files import read_json, write_json
+from storyvis_tf.stage_dirs import (EVALUATION_KIND, StageDirectoryError, check_stage_directory,
+                                    check_writable, claim_stage_directory)
 from storyvis_tf.training import pretrained as pretrained_lib
 from storyvis_tf.training.pretrain import EncoderPretrainer
 from storyvis_tf.visualization import story_grid, to_uint8
 
-METRICS_FILE, SAMPLES_DIR = "metrics.json", "samples"
+METRICS_FILE, SAMPLES_DIR, TSNE_FILE = "metrics.json", "samples", "tsne.png"
 DOMAIN_NETWORKS_DIR = "domain_networks"
 # Settings of `config.eval` read here beyond those configs/default.py defines; a config without
 # them gets these values.
 EVAL_DEFAULTS = {
-    "statistics_cache_dir": "",    # reference statistics and domain networks; "" = DATA/eval_cache
+    "statistics_cache_dir": "",    # statistics and domain networks; "" = OUTPUT/../eval_cache
     "sample_stories": 8,           # real-vs-generated PNGs written
+    "tsne_stories": 16,            # generated stories in the t-SNE figure (Fig. 4); 0: none
 }
 
 
@@ -91,11 +97,20 @@ def eval_settings(config: ml_collections.ConfigDict) -> dict:
     return {**EVAL_DEFAULTS, **config.eval.to_dict()}
 
 
+def default_cache_dir(output_dir: str) -> str:
+    """OUTPUT/../eval_cache: shared by the evaluations written beside OUTPUT."""
+    return os.path.join(os.path.dirname(os.path.abspath(output_dir)), "eval_cache")
+
+
 def check_arguments(model_dir: str, data_dir: str, split: str, output_dir: str, *,
                     overwrite: bool = False, pretrained_dir: str = "") -> tuple[dict, dict]:
     """(model manifest, data manifest); EvaluateArgumentError naming what is wrong."""
     if not output_dir:
         raise EvaluateArgumentError("output_dir is required: where metrics.json and the samples go")
+    try:
+        check_stage_directory(output_dir, EVALUATION_KIND)
+    except StageDirectoryError as error:
+        raise EvaluateArgumentError(str(error)) from None
     metrics_path = os.path.join(output_dir, METRICS_FILE)
     if os.path.exists(metrics_path) and not overwrite:
         raise EvaluateArgumentError(f"{metrics_path} exists: choose another output_dir or pass "
@@ -188,7 +203,13 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
                                                     overwrite=overwrite,
                                                     pretrained_dir=pretrained_dir)
     settings = eval_settings(config)
-    cache_dir = settings["statistics_cache_dir"] or os.path.join(data_dir, "eval_cache")
+    cache_dir = settings["statistics_cache_dir"] or default_cache_dir(output_dir)
+    try:  # before hours of work
+        check_writable(output_dir, "--output_dir")
+        check_writable(cache_dir, "eval.statistics_cache_dir")
+    except StageDirectoryError as error:
+        raise EvaluateArgumentError(str(error)) from None
+    claim_stage_directory(output_dir, EVALUATION_KIND)
     # Extractors with user weights first: a wrong weights file fails before minutes of work.
     frechet_extractors, not_computed = {}, {}
     for name, key, extractor_class, network in (
@@ -210,7 +231,7 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
     seeds = config.seed + np.arange(len(real.story_ids), dtype=np.int64)
     log(f"generating {len(seeds)} stories with {model_dir}")
     generation_started = time.perf_counter()
-    generated = generate_stories(tf.saved_model.load(model_dir), real.sentences, seeds,
+    generated = generate_stories(load_export(model_dir)[0], real.sentences, seeds,
                                  settings["batch_size"], verbose)
     generation_seconds = time.perf_counter() - generation_started
 
@@ -252,11 +273,20 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
             extractor, real.frames, generated, per_frame,
             {**data_identity, "unit": "frames" if per_frame else "stories"}, cache_dir)
 
+    figures = {}
     if encoders is None:
         not_computed.update({name: "no --pretrained_dir: Cosine and R-precision need the "
                                    "encoders of a `pipelines.pretrain` run"
                              for name in ("cosine", "r_precision")})
+        not_computed["tsne"] = ("no --pretrained_dir: the t-SNE figure embeds frames with the "
+                                "pretrained image encoder")
     else:
+        if settings["tsne_stories"]:
+            log("t-SNE of the generated frames' global features (tsne.png)")
+            figures["tsne"] = os.path.join(output_dir, TSNE_FILE)
+            write_story_tsne(figures["tsne"], encoders["embed"].image_encoder,
+                             generated[:settings["tsne_stories"]], settings["batch_size"],
+                             config.seed)
         log("computing cosine and r_precision with the pretrained encoders")
         candidates = encoders["candidates"]
         for frames, scores in ((generated, metrics), (real.frames, ceiling)):
@@ -276,6 +306,7 @@ def evaluate(model_dir: str, data_dir: str, split: str, output_dir: str,
         "real_data_ceiling": ceiling,
         "baselines": baselines,
         "not_computed": not_computed,
+        "figures": figures,
         "extractors": {name: extractor.identity for name, extractor in frechet_extractors.items()},
         "provenance": {
             "model_dir": os.path.abspath(model_dir),

@@ -1,7 +1,7 @@
 """Keras callbacks of a story-GAN run (pipelines.train): sample grids, the run directory's
 generation artifacts, the metrics log, the learning-rate decay and host-side hierarchical
 clustering. TensorBoard scalars come from keras.callbacks.TensorBoard, checkpoints and exact
-resume from keras.callbacks.BackupAndRestore (see `trainer`).
+resume from keras.callbacks.BackupAndRestore made crash-safe (`CrashSafeBackup`, see `trainer`).
 """
 import json
 import os
@@ -11,11 +11,51 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.losses.clustering import hierarchical_centroids
 from storyvis_tf.training.run_dir import generate_images, save_generation_artifacts
 from storyvis_tf.visualization import story_grid, to_uint8
+from storyvis_tf.weights_files import WeightsFileError, load_weights, save_weights_atomically
 
 SAMPLES_DIR, METRICS_LOG = "samples", "metrics.jsonl"
+
+
+class CrashSafeBackup(keras.callbacks.BackupAndRestore):
+    """keras.callbacks.BackupAndRestore (BACKUP/latest.weights.h5: model and optimiser state,
+    BACKUP/training_metadata.json: epochs done) at every epoch end, changed in three ways:
+    - each file is written to a temporary sibling and renamed onto its name (a kill during a
+      save leaves the previous checkpoint whole; Keras writes in place);
+    - a checkpoint that cannot be read fails with WeightsFileError naming the file;
+    - a resume is logged: "resuming from BACKUP: epoch E of N done, step S".
+    The checkpoint is kept after the run (delete_checkpoint=False), so a finished run can be
+    extended by raising its epochs.
+    """
+
+    def __init__(self, backup_dir: str, log=print):
+        super().__init__(backup_dir, delete_checkpoint=False)
+        self.log = log
+
+    def _load_model(self):
+        if not os.path.exists(self._weights_path):
+            return
+        try:
+            epoch = int(read_json(self._training_metadata_path)["epoch"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise WeightsFileError(f"{self._training_metadata_path} cannot be read "
+                                   f"({type(error).__name__}: {error}): the checkpoint in "
+                                   f"{self.backup_dir} is damaged") from None
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        load_weights(self.model, self._weights_path)
+        self.model._initial_epoch = epoch  # what BackupAndRestore sets: fit starts there
+        self.log(f"resuming from {self.backup_dir}: epoch {epoch} of {self.params['epochs']} "
+                 f"done, step {_step(self.model)}")
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        save_weights_atomically(self.model, self._weights_path)
+        write_json(self._training_metadata_path,
+                   {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
 
 class StorySamples(keras.callbacks.Callback):
@@ -121,4 +161,6 @@ class HierarchicalReclustering(keras.callbacks.Callback):
 
 
 def _step(model) -> int:
-    return int(model.g_optimizer.iterations.numpy())
+    """Optimisation steps taken: the generator's for a GAN, the optimiser's otherwise."""
+    optimizer = getattr(model, "g_optimizer", None) or model.optimizer
+    return int(optimizer.iterations.numpy())

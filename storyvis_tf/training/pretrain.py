@@ -34,7 +34,6 @@ seeded shuffle of the training stories). Retrieval on the val split is measured 
 objective aligned (encoder space for damsm, joint space for eq6), at story level (story image =
 mean of frame globals, story text = mean of sentence vectors) and at frame level.
 """
-import json
 import math
 import os
 import shutil
@@ -55,16 +54,19 @@ from storyvis_tf.losses.damsm import sentence_image_loss, word_region_loss
 from storyvis_tf.losses.gan import character_loss
 from storyvis_tf.models.image_encoder import encode_story_frames
 from storyvis_tf.models.text_encoder import encode_stories
+from storyvis_tf.stage_dirs import PRETRAIN_KIND, check_stage_directory, claim_stage_directory
 from storyvis_tf.training import pretrained
+from storyvis_tf.training.callbacks import CrashSafeBackup
 from storyvis_tf.training.clustering_memory import (ALGORITHMS, FEATURES, ClusteringMemory,
                                                     clustering_feature_dim, clustering_features,
                                                     rows_per_frame)
 from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, alignment_terms, embed_story,
                                              single_replica)
+from storyvis_tf.training.resume import CHECKPOINTS, ResumeError, check_resume
 
 OBJECTIVES = ("damsm", "eq6")
 DAMSM_TERMS = ("word", "sentence")
-CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
+TENSORBOARD = "tensorboard"
 
 
 class PretrainArgumentError(ValueError):
@@ -266,25 +268,32 @@ def offline_centroids(pretrainer: EncoderPretrainer, dataset: tf.data.Dataset,
 def evaluate_retrieval(pretrainer: EncoderPretrainer, dataset: tf.data.Dataset,
                        config: ml_collections.ConfigDict) -> dict[str, Any]:
     """Recall@1/@5 both ways over the whole split and R-precision (the true text among
-    `pretrain.r_precision_candidates` - 1 random others, `pretrain.r_precision_trials` trials,
-    cosine; DATASETS.md Sec. 5), for stories and for frames."""
+    `pretrain.r_precision_candidates` - 1 random others, at most the split's stories - 1,
+    `pretrain.r_precision_trials` trials, cosine; DATASETS.md Sec. 5), for stories and for
+    frames."""
     embedded = pretrainer.predict(dataset, verbose=0)
     p = config.pretrain
+    candidates = r_precision_candidates(config, len(embedded["story_image"]))
 
     def scores(image, text):
         return {**retrieval_recall(image, text, ks=(1, 5)),
-                "r_precision": r_precision(image, text, p.r_precision_candidates,
-                                           p.r_precision_trials, config.seed)}
+                "r_precision": r_precision(image, text, candidates, p.r_precision_trials,
+                                           config.seed)}
 
     dim = embedded["image"].shape[-1]
     return {"space": "joint (f, g)" if pretrainer.objective == "eq6" else "encoder",
             "stories": len(embedded["story_image"]),
-            "r_precision_candidates": p.r_precision_candidates,
-            "r_precision_chance": r_precision_chance(len(embedded["story_image"]),
-                                                  p.r_precision_candidates),
+            "r_precision_candidates": candidates,
+            "r_precision_chance": r_precision_chance(len(embedded["story_image"]), candidates),
             "story": scores(embedded["story_image"], embedded["story_sentence"]),
             "frame": scores(embedded["image"].reshape(-1, dim),
                             embedded["sentence"].reshape(-1, dim))}
+
+
+def r_precision_candidates(config: ml_collections.ConfigDict, stories: int) -> int:
+    """pretrain.r_precision_candidates, capped at a split of `stories` stories (a small
+    sample's validation split may hold fewer than the field's 100)."""
+    return min(config.pretrain.r_precision_candidates, stories)
 
 
 def retrieval_table(retrieval: dict) -> str:
@@ -338,39 +347,44 @@ def check_pretrain_arguments(config: ml_collections.ConfigDict, data_dir: str, o
         raise PretrainArgumentError(
             f"{data_dir} has {data['splits'].get('train', 0)} training stories, fewer than one "
             f"batch (pretrain.batch_size = {p.batch_size})")
-    if data["splits"].get("val", 0) < p.r_precision_candidates:
+    if data["splits"].get("val", 0) < 2:
         raise PretrainArgumentError(
-            f"R-precision ranks each story among pretrain.r_precision_candidates = "
-            f"{p.r_precision_candidates}, but {data_dir} has {data['splits'].get('val', 0)} "
-            "validation stories")
-    finished = os.path.join(output_dir, pretrained.MANIFEST)
-    if os.path.exists(finished) and not overwrite:
-        raise PretrainArgumentError(f"{finished} exists: {output_dir} holds a finished "
-                                    "pretraining run; choose another output_dir or pass "
-                                    "--overwrite")
-    started = os.path.join(output_dir, pretrained.CONFIG)
-    if os.path.exists(started) and not overwrite and read_json(started) != _as_json(config):
-        raise PretrainArgumentError(f"{output_dir} holds an interrupted pretraining run with "
-                                    f"another config ({started}): rerun with the same config to "
-                                    "resume it, or pass --overwrite")
+            f"{data_dir} has {data['splits'].get('val', 0)} validation stories: retrieval on "
+            "val needs at least 2 (preprocess with a validation split, e.g. --split)")
+    try:
+        check_stage_directory(output_dir, PRETRAIN_KIND)
+        if not overwrite:
+            finished = os.path.join(output_dir, pretrained.MANIFEST)
+            check_resume(output_dir, config, epochs_key="pretrain.epochs",
+                         epochs_done=(read_json(finished)["epochs"] if os.path.exists(finished)
+                                      else None),
+                         run_name="pretraining run")
+    except ValueError as error:  # StageDirectoryError, ResumeError
+        raise PretrainArgumentError(f"{error} (or pass --overwrite)" if isinstance(
+            error, ResumeError) else str(error)) from None
     return data
 
 
 def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *,
                  overwrite: bool = False, callbacks: Sequence[keras.callbacks.Callback] = (),
-                 verbose: str | int = "auto") -> dict[str, Any]:
+                 verbose: str | int = "auto", log=print) -> dict[str, Any]:
     """Pretrains the encoders on `data_dir`'s train split, computes the offline centroids,
     measures retrieval on val and writes `output_dir` (layout in `training.pretrained`).
 
     Rerunning an interrupted run with the same config resumes it from its last finished epoch
-    (BackupAndRestore in OUT/checkpoints, removed once the run is complete); `overwrite` starts
-    afresh. `callbacks` run after the backup and TensorBoard callbacks. Returns the manifest.
+    (`callbacks.CrashSafeBackup` in OUT/checkpoints, kept after the run), and raising
+    pretrain.epochs extends a finished run (`resume`); `overwrite` starts afresh, but never in
+    another stage's directory. `callbacks` run after the backup and TensorBoard callbacks.
+    Returns the manifest.
     """
     data = check_pretrain_arguments(config, data_dir, output_dir, overwrite)
     if overwrite:
         _remove_outputs(output_dir)
-    os.makedirs(output_dir, exist_ok=True)
+    claim_stage_directory(output_dir, PRETRAIN_KIND)
     write_json(os.path.join(output_dir, pretrained.CONFIG), config.to_dict())
+    # An extended run is incomplete until its new manifest is written.
+    if os.path.exists(os.path.join(output_dir, pretrained.MANIFEST)):
+        os.remove(os.path.join(output_dir, pretrained.MANIFEST))
 
     keras.utils.set_random_seed(config.seed)
     vocabulary = load_vocabulary(data_dir)
@@ -380,11 +394,14 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
 
     train = story_batches(data_dir, "train", config, shuffle=True)
     val = story_batches(data_dir, "val", config, shuffle=False)
+    if r_precision_candidates(config, data["splits"]["val"]) < p.r_precision_candidates:
+        log(f"note: R-precision ranks each story among the {data['splits']['val']} validation "
+            f"stories of {data_dir}, not pretrain.r_precision_candidates = "
+            f"{p.r_precision_candidates} (chance is higher; the table says which)")
     pretrainer.fit(
         train, validation_data=val,
         epochs=p.epochs, verbose=verbose, shuffle=False,  # the loader shuffles
-        callbacks=[keras.callbacks.BackupAndRestore(os.path.join(output_dir, CHECKPOINTS),
-                                                    delete_checkpoint=False),
+        callbacks=[CrashSafeBackup(os.path.join(output_dir, CHECKPOINTS), log),
                    keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD)),
                    *callbacks])
 
@@ -399,7 +416,6 @@ def run_pretrain(config: ml_collections.ConfigDict, data_dir: str, output_dir: s
                 "clustering": clustering, "dataset": data}
     pretrained.save_pretrained(output_dir, config, vocabulary, pretrainer.encoders, centroids,
                                manifest)
-    shutil.rmtree(os.path.join(output_dir, CHECKPOINTS), ignore_errors=True)
     return read_json(os.path.join(output_dir, pretrained.MANIFEST))
 
 
@@ -425,11 +441,6 @@ def story_batches(data_dir: str, split: str, config: ml_collections.ConfigDict, 
 def _frames(x):
     """[B, T, ...] -> [B*T, ...]: every frame of the batch's stories as one batch."""
     return ops.reshape(x, (-1, *x.shape[2:]))
-
-
-def _as_json(config):
-    """The config as `config.json` holds it (tuples become lists)."""
-    return json.loads(json.dumps(config.to_dict(), default=str))
 
 
 def _remove_outputs(output_dir):

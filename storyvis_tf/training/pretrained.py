@@ -23,10 +23,11 @@ import numpy as np
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.fusion import ProjectionHead
 from storyvis_tf.models.image_encoder import ImageEncoder
+from storyvis_tf.stage_dirs import PRETRAIN_KIND
 from storyvis_tf.text.vocabulary import Vocabulary
 from storyvis_tf.training.run_dir import build_text_encoder
+from storyvis_tf.weights_files import load_weights, save_weights_atomically
 
-PRETRAIN_KIND = "storyvis_tf.pretrain_run"
 CONFIG, MANIFEST, VOCAB, CENTROIDS = "config.json", "manifest.json", "vocab.txt", "centroids.npy"
 ENCODER_WEIGHTS = {"text_encoder": "text_encoder.weights.h5",
                    "image_encoder": "image_encoder.weights.h5",
@@ -75,7 +76,8 @@ def save_pretrained(output_dir: str, config: ml_collections.ConfigDict, vocabula
     write_json(os.path.join(output_dir, CONFIG), config.to_dict())
     vocabulary.save(os.path.join(output_dir, VOCAB))
     for name, filename in ENCODER_WEIGHTS.items():
-        _weights_of(encoders[name], config).save_weights(os.path.join(output_dir, filename))
+        save_weights_atomically(_weights_of(encoders[name], config),
+                                os.path.join(output_dir, filename))
     np.save(os.path.join(output_dir, CENTROIDS), np.asarray(centroids, dtype=np.float32))
     write_json(os.path.join(output_dir, MANIFEST),
                 {**manifest, "kind": PRETRAIN_KIND, "vocab_sha256": vocabulary.sha256(),
@@ -125,7 +127,7 @@ def load_pretrained(pretrained_dir: str, config: ml_collections.ConfigDict,
     encoders = build_encoders(config, len(vocabulary), manifest["image_size"],
                               manifest["max_sentence_length"])
     for name, filename in ENCODER_WEIGHTS.items():
-        _weights_of(encoders[name], config).load_weights(os.path.join(pretrained_dir, filename))
+        load_weights(_weights_of(encoders[name], config), os.path.join(pretrained_dir, filename))
     return {**encoders, "centroids": np.load(os.path.join(pretrained_dir, CENTROIDS)),
             "manifest": manifest, "vocabulary": vocabulary}
 

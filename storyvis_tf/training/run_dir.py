@@ -16,10 +16,11 @@ import ml_collections
 
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.text_encoder import TextEncoder
+from storyvis_tf.stage_dirs import RUN_KIND
 from storyvis_tf.text.vocabulary import Vocabulary
 from storyvis_tf.training import families
+from storyvis_tf.weights_files import load_weights, save_weights_atomically
 
-RUN_KIND = "storyvis_tf.train_run"
 CONFIG, MANIFEST, VOCAB = "config.json", "manifest.json", "vocab.txt"
 TEXT_ENCODER_WEIGHTS, GENERATOR_WEIGHTS = "text_encoder.weights.h5", "generator.weights.h5"
 
@@ -47,6 +48,12 @@ def build_generation_models(config, vocab_size: int, max_sentence_length: int):
 
 def generate_images(text_encoder, generator, token_ids, noise, labels=None):
     """Story images in [-1, 1], [B, T, H, W, 3], from token ids [B, T, L] and noise [B, Z]."""
+    return generation_outputs(text_encoder, generator, token_ids, noise, labels)["images"]
+
+
+def generation_outputs(text_encoder, generator, token_ids, noise, labels=None) -> dict:
+    """The generator's whole inference output (`StoryGenerator.call`: "images" and the attention
+    stages' "relations") from token ids [B, T, L] and noise [B, Z]."""
     from storyvis_tf.models.text_encoder import encode_stories
 
     text = encode_stories(text_encoder, token_ids, training=False)
@@ -54,7 +61,7 @@ def generate_images(text_encoder, generator, token_ids, noise, labels=None):
               "word_mask": text["mask"], "story": text["story"]}
     if labels is not None:
         inputs["labels"] = labels
-    return generator(inputs, training=False)["images"]
+    return generator(inputs, training=False)
 
 
 def save_generation_artifacts(run_dir: str, config, vocabulary: Vocabulary, text_encoder,
@@ -64,9 +71,7 @@ def save_generation_artifacts(run_dir: str, config, vocabulary: Vocabulary, text
     write_json(os.path.join(run_dir, CONFIG), config.to_dict())
     vocabulary.save(os.path.join(run_dir, VOCAB))
     for model, name in ((text_encoder, TEXT_ENCODER_WEIGHTS), (generator, GENERATOR_WEIGHTS)):
-        tmp = os.path.join(run_dir, "tmp-" + name)
-        model.save_weights(tmp)
-        os.replace(tmp, os.path.join(run_dir, name))
+        save_weights_atomically(model, os.path.join(run_dir, name))
     write_json(os.path.join(run_dir, MANIFEST),
                 {"kind": RUN_KIND, "vocab_sha256": vocabulary.sha256(), **manifest})
 
@@ -74,7 +79,8 @@ def save_generation_artifacts(run_dir: str, config, vocabulary: Vocabulary, text
 def load_run(run_dir: str):
     """(config, manifest, vocabulary, text_encoder, generator) of a run directory.
 
-    Refuses a directory that is not a run, or whose vocabulary does not match its manifest.
+    Refuses a directory that is not a run, or whose vocabulary does not match its manifest;
+    WeightsFileError (a ValueError) names a weights file that cannot be loaded.
     """
     for name in (CONFIG, MANIFEST, VOCAB, TEXT_ENCODER_WEIGHTS, GENERATOR_WEIGHTS):
         if not os.path.exists(os.path.join(run_dir, name)):
@@ -90,7 +96,7 @@ def load_run(run_dir: str):
                          f"{os.path.join(run_dir, MANIFEST)}")
     text_encoder, generator = build_generation_models(config, len(vocabulary),
                                                       manifest["max_sentence_length"])
-    text_encoder.load_weights(os.path.join(run_dir, TEXT_ENCODER_WEIGHTS))
-    generator.load_weights(os.path.join(run_dir, GENERATOR_WEIGHTS))
+    load_weights(text_encoder, os.path.join(run_dir, TEXT_ENCODER_WEIGHTS))
+    load_weights(generator, os.path.join(run_dir, GENERATOR_WEIGHTS))
     return config, manifest, vocabulary, text_encoder, generator
 

@@ -3,11 +3,12 @@ pick the distribution strategy, build the StoryGAN, and `fit` it with the run's 
 
 The run directory RUN (layout in `run_dir`) gets config.json at the start, the generation
 artifacts and a metrics.jsonl line at every epoch end, sample grids, TensorBoard logs, and
-BackupAndRestore checkpoints in RUN/checkpoints (deleted when the run completes). Rerunning the
-same command after an interruption resumes from the last completed epoch with both
-optimisers' state; a different config (other than train.epochs) is refused.
+crash-safe BackupAndRestore checkpoints in RUN/checkpoints (`callbacks.CrashSafeBackup`, kept
+after the run). Rerunning the same command after an interruption resumes from the last completed
+epoch with both optimisers' state, and raising train.epochs extends a finished run; a different
+config (other than train.epochs) or a directory of another stage is refused (`resume`,
+`stage_dirs`).
 """
-import json
 import os
 
 import keras
@@ -18,16 +19,16 @@ import tensorflow as tf
 import storyvis_tf
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.json_files import read_json, write_json
+from storyvis_tf.stage_dirs import RUN_KIND, claim_stage_directory
 from storyvis_tf.training import callbacks as run_callbacks
 from storyvis_tf.training import families
 from storyvis_tf.training.pretrained import load_pretrained
+from storyvis_tf.training.resume import CHECKPOINTS, check_resume
 from storyvis_tf.training.run_dir import CONFIG, MANIFEST
 from storyvis_tf.training.story_gan import (StoryGAN, build_story_gan, mismatched_stories,
                                             parameter_counts)
 
-CHECKPOINTS, TENSORBOARD = "checkpoints", "tensorboard"
-# Config keys a resumed run may change.
-RESUMABLE_CHANGES = ("train.epochs",)
+TENSORBOARD = "tensorboard"
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -85,7 +86,7 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
                         "dataset", "splits", "vocab_size", "vocab_sha256", "max_sentence_length",
                         "label_names")}}
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(output_dir, CHECKPOINTS)),
+        run_callbacks.CrashSafeBackup(os.path.join(output_dir, CHECKPOINTS), log),
         run_callbacks.LearningRateDecay(config.train.discriminator_learning_rate,
                                         config.train.generator_learning_rate,
                                         config.train.lr_decay_every_epochs,
@@ -96,9 +97,6 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
         run_callbacks.GenerationArtifacts(output_dir, config, vocabulary, run_manifest),
         run_callbacks.MetricsLog(output_dir),
     ]
-    if (config.losses.cluster and config.clustering.mode == "online"
-            and config.clustering.algorithm == "hierarchical"):
-        callbacks.append(run_callbacks.HierarchicalReclustering())
     gan.fit(train_batches, epochs=config.train.epochs,
             steps_per_epoch=steps_per_epoch,
             callbacks=[*callbacks, *extra_callbacks], verbose=verbose, shuffle=False)
@@ -148,36 +146,15 @@ def training_features(batch: dict, config) -> dict:
 
 
 def prepare_run_dir(output_dir: str, config) -> None:
-    """Writes RUN/config.json. Refuses a directory holding a completed run (it would be
-    overwritten) or a checkpoint made under another config."""
-    config_path = os.path.join(output_dir, CONFIG)
-    resuming = os.path.isdir(os.path.join(output_dir, CHECKPOINTS))
-    if not resuming and os.path.exists(os.path.join(output_dir, MANIFEST)):
-        raise ValueError(f"{output_dir} already holds a completed training run "
-                         f"({os.path.join(output_dir, MANIFEST)}): train into a new --output_dir")
-    if resuming and os.path.exists(config_path):
-        changed = _config_changes(read_json(config_path), config)
-        if changed:
-            raise ValueError(f"{output_dir} holds an interrupted run of another config "
-                             f"({', '.join(changed)} differ from {config_path}): resume it with "
-                             "its own config or train into a new --output_dir")
-    os.makedirs(output_dir, exist_ok=True)
-    write_json(config_path, config.to_dict())
-
-
-def _config_changes(saved: dict, config) -> list[str]:
-    current = json.loads(json.dumps(config.to_dict(), default=str))
-
-    def flatten(tree, prefix=""):
-        for key, value in tree.items():
-            if isinstance(value, dict):
-                yield from flatten(value, f"{prefix}{key}.")
-            else:
-                yield f"{prefix}{key}", value
-
-    saved, current = dict(flatten(saved)), dict(flatten(current))
-    return sorted(key for key in saved.keys() | current.keys()
-                  if key not in RESUMABLE_CHANGES and saved.get(key) != current.get(key))
+    """Claims `output_dir` for a training run and writes RUN/config.json. Refuses (ValueError)
+    a directory of another stage, a run that has done config.train.epochs already, one whose
+    checkpoint is gone and one of another config (see `resume`)."""
+    claim_stage_directory(output_dir, RUN_KIND)
+    manifest_path = os.path.join(output_dir, MANIFEST)
+    epochs_done = read_json(manifest_path)["epoch"] if os.path.exists(manifest_path) else None
+    check_resume(output_dir, config, epochs_key="train.epochs", epochs_done=epochs_done,
+                 run_name="training run")
+    write_json(os.path.join(output_dir, CONFIG), config.to_dict())
 
 
 def _log_parameters(gan, strategy, log) -> None:

@@ -16,11 +16,13 @@ FRAME_CHOICES = ("first", "middle", "random")
 
 
 class StoryReader(abc.ABC):
-    """Base class; subclasses set `name`, `label_names` and `frames_per_story`."""
+    """Base class; subclasses set `name`, `label_names` and `frames_per_story`, and
+    `configurable_split` when their constructor takes a `split` option (config data.split)."""
 
     name: str = ""
     label_names: tuple[str, ...] = ()
     frames_per_story: int = 5
+    configurable_split: bool = False
 
     def __init__(self, data_dir: str, *, image_size: int = 64, train_frame_choice: str = "middle",
                  seed: int = 0):

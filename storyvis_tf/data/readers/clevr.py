@@ -3,9 +3,14 @@
 Frames are `images/CLEVR_new_<story:06d>_<k>.png` (320x240 RGBA, squashed to a square), whose
 attribute vectors in `CLEVR_dict.npy` hold 4 objects x (shape 3, colour 8, material 2, size 2
 one-hot + 3-D coordinates) + the camera's 'right' direction, objects not yet added being zero.
-Stories are the story numbers of the dict's keys, in ascending order, split as CP-CSV does:
-train below 10000, test from 10000 to 12999 (CP-CSV's inclusive ranges put story 10000 in both;
-here it is test only), and the remaining stories (13000-13754 of the full release) are val.
+Stories are the story numbers of the dict's keys and of the frame files, in ascending order (a
+story with frames but no dict entry is listed, and rejected with its reason). By default they are
+split as CP-CSV does: train below 10000, test from 10000 to 12999 (CP-CSV's inclusive ranges put
+story 10000 in both; here it is test only), and the remaining stories (13000-13754 of the full
+release) are val. A sample of the release (e.g. its 96-story `clevr_dataset/`) needs its own
+split, the `split` option (config data.split, `parse_split`): inclusive story-number ranges
+"train=0-79,val=80-87,test=88-" (an open end reaches the last story; stories in no range are
+left out) or fractions "train=0.8,val=0.1,test=0.1" of a seeded shuffle of the stories.
 
 Labels: the 15 discrete attribute dimensions of the objects shown so far, OR-accumulated (as
 StoryGAN does). The release has no sentences; each frame's sentence is rendered from the object
@@ -21,9 +26,10 @@ import os
 import re
 
 import numpy as np
+from absl import logging
 
 from storyvis_tf.data.errors import BadStoryError, DatasetFormatError
-from storyvis_tf.data.readers.base import StoryReader
+from storyvis_tf.data.readers.base import SPLITS, StoryReader
 from storyvis_tf.data.readers.source_files import (load_npy_dict, read_rgb, required_path,
                                                resize_square, stories_of_split)
 from storyvis_tf.data.story import Story, StoryRef
@@ -52,13 +58,76 @@ def frame_name(story: int, frame: int) -> str:
     return f"{story_name(story)}_{frame}.png"
 
 
+def parse_split(spec: str) -> dict[str, tuple[float, float] | float]:
+    """{split: (first, last) story numbers, inclusive} or {split: fraction} of a data.split
+    string (module docstring); ValueError naming what is wrong."""
+    parsed = {}
+    for item in spec.split(","):
+        split, _, value = item.strip().partition("=")
+        if split not in SPLITS or split in parsed or not value:
+            raise ValueError(f"data.split {spec!r}: expected comma-separated <split>=<range or "
+                             f"fraction> with splits among {', '.join(SPLITS)}, each once")
+        try:
+            if "-" in value:
+                first, last = value.split("-")
+                parsed[split] = (float(first), float(last) if last else float("inf"))
+            else:
+                parsed[split] = float(value)
+        except ValueError:
+            raise ValueError(f"data.split {spec!r}: {item!r} is neither a story-number range "
+                             "such as 0-79 nor a fraction such as 0.8") from None
+    kinds = {isinstance(value, tuple) for value in parsed.values()}
+    if len(kinds) > 1:
+        raise ValueError(f"data.split {spec!r} mixes story-number ranges and fractions")
+    if kinds == {False} and (abs(sum(parsed.values()) - 1.0) > 1e-6
+                             or min(parsed.values()) < 0):
+        raise ValueError(f"data.split {spec!r}: the fractions must be >= 0 and sum to 1")
+    return parsed
+
+
+def split_stories(numbers: list[int], spec: str, seed: int) -> dict[str, list[int]]:
+    """The story numbers of each split (ascending) under a data.split string; "" = the full
+    release's split (module docstring)."""
+    stories = {split: [] for split in SPLITS}
+    if not spec:
+        for number in numbers:
+            stories["train" if number < TEST_START else "test" if number < VAL_START
+                    else "val"].append(number)
+        return stories
+    parsed = parse_split(spec)
+    if all(isinstance(value, tuple) for value in parsed.values()):
+        for number in numbers:
+            owners = [split for split, (first, last) in parsed.items() if first <= number <= last]
+            if len(owners) > 1:
+                raise ValueError(f"data.split {spec!r}: story {number} lies in the ranges of "
+                                 f"{' and '.join(owners)}")
+            if owners:
+                stories[owners[0]].append(number)
+        left_out = len(numbers) - sum(map(len, stories.values()))
+        if left_out:
+            logging.warning("data.split %r: %d of %d stories lie in no range and are left out",
+                            spec, left_out, len(numbers))
+        return stories
+    shuffled = np.random.default_rng(seed).permutation(numbers)
+    bounds = np.round(np.cumsum([parsed.get(split, 0.0) for split in SPLITS])
+                      * len(numbers)).astype(int)
+    for split, start, end in zip(SPLITS, [0, *bounds[:-1]], bounds):
+        stories[split] = sorted(int(number) for number in shuffled[start:end])
+    return stories
+
+
 class ClevrReader(StoryReader):
     name = "clevr"
     label_names = tuple(value for _, values in ATTRIBUTES for value in values)
     frames_per_story = NUM_OBJECTS
+    configurable_split = True
+
+    def __init__(self, data_dir: str, *, split: str = "", **kwargs):
+        self.split = split
+        super().__init__(data_dir, **kwargs)
 
     def validate(self) -> None:
-        required_path(self.data_dir, "images", _IMAGES, directory=True)
+        images = required_path(self.data_dir, "images", _IMAGES, directory=True)
         path = required_path(self.data_dir, "CLEVR_dict.npy", _DICT)
         self._vectors = load_npy_dict(path, _DICT)
         numbers = set()
@@ -67,11 +136,9 @@ class ClevrReader(StoryReader):
             if match is None:
                 raise DatasetFormatError(f"{path} has key {key!r}: expected {_DICT}")
             numbers.add(int(match.group(1)))
-        self._stories = {"train": [], "val": [], "test": []}
-        for number in sorted(numbers):
-            split = ("train" if number < TEST_START else "test" if number < VAL_START
-                     else "val")
-            self._stories[split].append(number)
+        numbers.update(int(match.group(1)) for match in map(_FRAME_NAME.fullmatch,
+                                                             os.listdir(images)) if match)
+        self._stories = split_stories(sorted(numbers), self.split, self.seed)
 
     def story_refs(self, split: str):
         for number in stories_of_split(self._stories, split):
@@ -102,6 +169,9 @@ class ClevrReader(StoryReader):
         if vector.shape != (VECTOR_DIMS,):
             raise BadStoryError(name, f"CLEVR_dict.npy entry has shape {vector.shape}: expected "
                                       f"({VECTOR_DIMS},)")
+        if not np.isfinite(vector).all():
+            raise BadStoryError(name, "CLEVR_dict.npy entry holds non-finite values at "
+                                      f"{np.flatnonzero(~np.isfinite(vector)).tolist()}")
         right = vector[-3:]
         if not np.any(right[:2]):
             raise BadStoryError(name, "CLEVR_dict.npy entry has no camera 'right' direction "
