@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from configs import smoke
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
@@ -99,6 +100,8 @@ def test_metrics_json_end_to_end(setup):
     assert provenance["model_manifest"]["vocab_sha256"] == provenance["data_manifest"][
         "vocab_sha256"]
     assert len(os.listdir(os.path.join(output_dir, "samples"))) == 4
+    assert written["figures"] == {"tsne": os.path.join(output_dir, "tsne.png")}
+    assert Image.open(written["figures"]["tsne"]).size == (512, 512)
 
     # A second evaluation reuses the cached domain networks and reference statistics, and
     # scores the same model identically.
@@ -107,7 +110,8 @@ def test_metrics_json_end_to_end(setup):
                      log=logs.append)
     assert sum("cached network" in line for line in logs) == 2
     assert again["metrics"]["fid_domain"] == pytest.approx(metrics["fid_domain"], abs=1e-6)
-    assert set(again["not_computed"]) == {"fid", "fsd", "cosine", "r_precision"}
+    assert set(again["not_computed"]) == {"fid", "fsd", "cosine", "r_precision", "tsne"}
+    assert again["figures"] == {}
 
 
 def test_wrong_weights_file_is_refused(setup, tmp_path):
