@@ -2,6 +2,7 @@
 
   python -m benchmarks.train_step_throughput [--config=configs/default.py] [--warmup=2] \\
       [--steps=5] [--matmul_size=2048] [--output=benchmarks/results/train_step_throughput.json]
+  python -m benchmarks.train_step_throughput --family=storygan   # a model family's CPU config
 
 - stories/s: `StoryGAN.train_step` in a tf.function (as `fit` runs it, XLA per
   config.train.jit_compile) on a fixed batch of config.train.batch_size random stories at
@@ -32,11 +33,19 @@ from jax._src.lib import xla_client
 from ml_collections import config_flags
 
 from benchmarks.output import write_result
+from configs import dynamic_block, storygan, synthetic_cpu
 from benchmarks.timing import matmul_flops_per_second, timed
-from storyvis_tf.training.story_gan import build_story_gan
+from storyvis_tf.training.story_gan import build_story_gan, parameter_counts
 from storyvis_tf.training.trainer import training_features
 
+# The CPU config of each model family (config.model.family), the 30-minute 2-core budget's.
+FAMILY_CPU_CONFIGS = {"clustering": synthetic_cpu, "storygan": storygan,
+                      "dynamic_block": dynamic_block}
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Experiment config.")
+_FAMILY = flags.DEFINE_enum(
+    "family", None, list(FAMILY_CPU_CONFIGS),
+    "Measure this model family at its CPU config (configs/synthetic_cpu.py, storygan.py, "
+    "dynamic_block.py) instead of --config.")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed train steps first (the first one traces).")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed train steps (median reported).")
 _MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 2048, "Side of the reference matmul.")
@@ -69,7 +78,8 @@ def xla_flops(function, *args) -> dict:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = _CONFIG.value
+    config = (_CONFIG.value if _FAMILY.value is None
+              else FAMILY_CPU_CONFIGS[_FAMILY.value].get_config())
     batch = random_batch(config)
     gan = build_story_gan(config, _VOCAB_SIZE, config.data.max_sentence_length, num_labels=1)
     train_step = tf.function(gan.train_step, jit_compile=config.train.jit_compile)
@@ -87,7 +97,9 @@ def main(argv: list[str]) -> None:
                     "tensorflow": tf.__version__, "jax": jax.__version__,
                     "devices": [d.name for d in tf.config.list_logical_devices()],
                     "load_average_1_5_15min_at_end": os.getloadavg()},
-        "setup": {"image_size": config.data.image_size, "stories_per_step": stories,
+        "setup": {"family": config.model.family,
+                  "parameters": {k: int(v) for k, v in parameter_counts(gan).items()},
+                  "image_size": config.data.image_size, "stories_per_step": stories,
                   "frames_per_story": config.data.frames_per_story,
                   "max_sentence_length": config.data.max_sentence_length,
                   "generator_base_channels": config.generator.base_channels,
