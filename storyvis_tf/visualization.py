@@ -47,3 +47,36 @@ def to_uint8(images) -> np.ndarray:
     """Images in [-1, 1] -> uint8 [0, 255]."""
     pixels = np.round((np.asarray(images, np.float32) + 1.0) * 127.5)
     return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def relation_heat_maps(frame: np.ndarray, relations: dict[int, np.ndarray],
+                       words: list[str]) -> np.ndarray:
+    """The BWSA relation matrix of one frame as heat maps (main paper, Fig. 5): one row per
+    attention stage, the frame first, then one panel per word with the word under it.
+
+    frame: uint8 [H, W, 3]; relations: {r: float32 [len(words), r, r]} (alpha in [-1, 1], r
+    dividing H and W); words: the words the maps belong to. Returns uint8 [h, w, 3]. Each word's
+    map is laid over the grey frame in a diverging colour scale, blue (< 0, the word pushes the
+    region down) through white (0) to red (> 0); the scale of each row is its largest |alpha|,
+    printed under the frame, so that the weak relations of a young model stay visible.
+    """
+    height, width = frame.shape[:2]
+    grey = np.repeat(frame.mean(axis=-1, keepdims=True), 3, axis=-1)
+    panels, captions = [], []
+    for resolution in sorted(relations):
+        alpha = np.asarray(relations[resolution], np.float32)
+        scale = float(np.abs(alpha).max()) or 1.0
+        upsampled = alpha.repeat(height // resolution, axis=1).repeat(width // resolution, axis=2)
+        heat = _diverging_colours(upsampled / scale)
+        panels.append([frame, *np.round(0.4 * grey + 0.6 * heat).astype(np.uint8)])
+        captions.append([f"{resolution}x{resolution}, scale ±{scale:.2g}", *words])
+    return story_grid(np.asarray(panels), captions)
+
+
+def _diverging_colours(values: np.ndarray) -> np.ndarray:
+    """float32 [...] in [-1, 1] -> [..., 3] RGB: blue at -1, white at 0, red at +1."""
+    values = np.clip(values, -1.0, 1.0)[..., None]
+    white, red, blue = (np.array(c, np.float32) for c in
+                        ((255, 255, 255), (178, 24, 43), (33, 102, 172)))
+    toward = np.where(values >= 0, red, blue)
+    return white + np.abs(values) * (toward - white)
