@@ -65,7 +65,7 @@ def relation_heat_maps(frame: np.ndarray, relations: dict[int, np.ndarray],
     panels, captions = [], []
     for resolution in sorted(relations):
         alpha = np.asarray(relations[resolution], np.float32)
-        scale = float(np.abs(alpha).max()) or 1.0
+        scale = float(np.abs(alpha).max(initial=0.0)) or 1.0  # no words: no maps to scale
         upsampled = alpha.repeat(height // resolution, axis=1).repeat(width // resolution, axis=2)
         heat = _diverging_colours(upsampled / scale)
         panels.append([frame, *np.round(0.4 * grey + 0.6 * heat).astype(np.uint8)])

@@ -13,7 +13,7 @@ from storyvis_tf.evaluation.evaluator import generate_stories
 from storyvis_tf.export import savedmodel
 from storyvis_tf.text.vocabulary import UNK_ID, Vocabulary
 from storyvis_tf.training import run_dir
-from storyvis_tf.visualization import story_grid
+from storyvis_tf.visualization import relation_heat_maps, story_grid
 from tests.pipeline_cli import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -108,6 +108,12 @@ def test_bad_stories_file_line_is_named(tmp_path):
     stories_file.write_text("\n\n")
     with pytest.raises(generation.StoryInputError, match="holds no story"):
         generation.read_stories_file(str(stories_file), FRAMES)
+
+
+def test_heat_maps_of_a_frame_that_reads_no_word():
+    frame = np.full((32, 32, 3), 90, np.uint8)
+    picture = relation_heat_maps(frame, {16: np.zeros((0, 16, 16), np.float32)}, [])
+    assert picture.shape[1] == story_grid(frame[None, None], [[""]]).shape[1]
 
 
 def test_relations_refused_without_bwsa(exports, tmp_path):
