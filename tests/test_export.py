@@ -209,3 +209,16 @@ def test_cli_names_a_missing_run_dir(tmp_path):
                              f"--export_dir={tmp_path / 'export'}", timeout=300)
     assert completed.returncode != 0
     assert "absent_run does not exist" in completed.stderr
+
+
+def test_an_edited_export_vocabulary_is_refused_by_its_loader(exported, tmp_path):
+    loaded, manifest = savedmodel.load_export(exported)
+    assert manifest["kind"] == savedmodel.EXPORT_KIND and "serving_default" in loaded.signatures
+    edited = str(tmp_path / "edited")
+    shutil.copytree(exported, edited)
+    vocabulary_file = os.path.join(edited, "assets", savedmodel.VOCABULARY_ASSET)
+    with open(vocabulary_file, "a", encoding="utf-8") as f:
+        f.write("extra\n")
+    with pytest.raises(ValueError, match=rf"{vocabulary_file} is missing or does not match "
+                                         "vocab_sha256"):
+        savedmodel.load_export(edited)
