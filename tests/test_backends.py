@@ -142,13 +142,14 @@ def _compiled_gradients(model, loss):
     return step()
 
 
-def _run_worker(backend: str, directory, reference="") -> dict:
+def _run_worker(backend: str, directory, reference="", worker_name="worker") -> dict:
     # JAX compiles every eager op for its shapes; XLA's backend optimisation level 0 makes those
     # many small CPU compiles several times faster, and these tiny models need no optimisation.
     env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": "--xla_backend_optimization_level=0", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": REPO}
-    code = f"from tests.test_backends import worker; worker({str(directory)!r}, {reference!r})"
+    code = (f"from tests.test_backends import {worker_name}; "
+            f"{worker_name}({str(directory)!r}, {reference!r})")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, f"{backend} worker failed:\n{done.stderr[-4000:]}"
@@ -179,4 +180,80 @@ def test_tensorflow_backend(tensorflow_report):
 def test_jax_backend_loads_tensorflow_weights(tensorflow_report, tmp_path):
     report = _run_worker("jax", tmp_path, reference=str(tensorflow_report[0]))
     _check(report, "jax")
+    assert max(report["max_diff"].values()) < 1e-4, report["max_diff"]
+
+
+def family_worker(directory: str, reference: str = "") -> None:
+    """The baseline families' networks and objectives (StoryGAN, the dynamic-block GAN, with
+    GAN-INT on): one compiled D and G gradient step through `gan_losses`' entry points, and,
+    with `reference`, the TensorFlow-saved weights giving the same inference images."""
+    import types
+
+    import keras
+    import numpy as np
+    from keras import ops
+
+    from configs import dynamic_block, storygan
+    from storyvis_tf.training import families, gan_losses
+    from tests.test_model_families import tiny_config
+
+    rng = np.random.default_rng(0)
+    frames, length, dim, size = 2, 5, 16, 16
+    text = {"sentence": rng.normal(size=(2, frames, dim)).astype("float32"),
+            "words": rng.normal(size=(2, frames, length, dim)).astype("float32"),
+            "mask": np.arange(length)[None, None] < np.array([[[2], [5]], [[3], [1]]]),
+            "story": rng.normal(size=(2, dim)).astype("float32")}
+    inputs = {"noise": rng.normal(size=(2, 4)).astype("float32"), "sentence": text["sentence"],
+              "words": text["words"], "word_mask": text["mask"], "story": text["story"],
+              "condition_noise": rng.normal(size=(2, 6)).astype("float32")}
+    real = rng.uniform(-1, 1, (2, frames, size, size, 3)).astype("float32")
+    report = {"backend": keras.backend.backend(), "finite": True, "zero_gradients": [],
+              "max_diff": {}}
+    for name, module in (("storygan", storygan), ("dynamic_block", dynamic_block)):
+        keras.utils.set_random_seed(0)
+        config = tiny_config(module)
+        config.model.text_interpolation = True
+        generator = families.build_generator(config)
+        discriminator = families.build_baseline_discriminator(config)
+        networks = types.SimpleNamespace(discriminator=discriminator)
+        fake = generator(inputs)["images"]
+        gan_losses.frame_logits(networks, config, fake, text, training=False)
+        path = os.path.join(reference or directory, f"{name}_generator.weights.h5")
+        if reference:
+            generator.load_weights(path)
+            report["max_diff"][name] = float(np.max(np.abs(
+                np.asarray(generator(inputs)["images"]) - np.load(path + ".npy"))))
+        else:
+            generator.save_weights(path)
+            np.save(path + ".npy", np.asarray(generator(inputs)["images"]))
+
+        def discriminator_loss(call):
+            judged = types.SimpleNamespace(discriminator=lambda x, training=True: call(x))
+            return gan_losses.discriminator_losses(judged, config, real, fake, text)[0]["total"]
+
+        def generator_loss(call):
+            return gan_losses.generator_losses(networks, config, call(inputs), text)["total"]
+
+        for model, loss in ((discriminator, discriminator_loss), (generator, generator_loss)):
+            value, gradients = _compiled_gradients(model, loss)
+            report["finite"] &= bool(np.isfinite(float(value)))
+            for variable, gradient in zip(model.trainable_variables, gradients):
+                if gradient is None or not np.any(np.asarray(gradient)):
+                    report["zero_gradients"].append(variable.path)
+                else:
+                    report["finite"] &= bool(np.isfinite(np.asarray(gradient)).all())
+    with open(os.path.join(directory, "report.json"), "w") as f:
+        json.dump(report, f)
+
+
+@pytest.mark.slow
+def test_model_families_train_and_load_under_both_backends(tmp_path_factory):
+    saved = tmp_path_factory.mktemp("families_tensorflow")
+    for backend, directory, reference in (("tensorflow", saved, ""),
+                                          ("jax", tmp_path_factory.mktemp("families_jax"),
+                                           str(saved))):
+        report = _run_worker(backend, directory, reference, worker_name="family_worker")
+        assert report["backend"] == backend
+        assert report["finite"], "non-finite losses or gradients"
+        assert report["zero_gradients"] == [], "variables that get no gradient"
     assert max(report["max_diff"].values()) < 1e-4, report["max_diff"]
