@@ -80,9 +80,9 @@ def test_metrics_json_end_to_end(setup):
     assert set(written["real_data_ceiling"]) == {"character_f1", "frame_accuracy", "cosine",
                                                  "r_precision"}
     assert set(written["not_computed"]) == {"fid", "fsd"}
-    # The smoke training split has no character in half of its frames (its test split has
-    # Nova in half): the prior of the TRAINING labels predicts nothing, so it scores F1 0 and
-    # the test frames without any character right.
+    # No character is in half of the smoke training frames (Nova is in half of the test
+    # frames): the prior of the TRAINING labels predicts nothing, so it scores F1 0 and gets
+    # right exactly the test frames without any character.
     test_labels = np.concatenate([batch["labels"] for batch in load_dataset(
         setup["data_dir"], "test", 4).as_numpy_iterator()]).reshape(20, -1)
     assert written["baselines"]["label_prior"] == {
