@@ -16,27 +16,13 @@ conditioning augmentation (the paper feeds sentence vectors), Adam 2e-4 for both
 (Sec. 4.1). The rows of its Table 2 are switches: --config.model.dynamic_block.modes=self |
 word | none, --config.model.dynamic_block.in_generator=False, ...in_discriminator=False.
 """
-from configs import default, paper_cpu, synthetic_cpu
-from configs.storygan import without_alignment_terms
+from configs.storygan import baseline_on_cpu
 
 
 def get_config():
-    config = default.get_config()
-    small = synthetic_cpu.get_config()
-    config.model.family = "dynamic_block"
+    config = baseline_on_cpu("dynamic_block")
     config.model.dynamic_block.generator_resolutions = (16,)
     config.model.dynamic_block.discriminator_resolutions = (16, 8)
-    config.data.image_size = small.data.image_size
-    config.pretrain = paper_cpu.get_config().pretrain
-    without_alignment_terms(config)
     config.losses.generator_weight = 1.0
-    config.generator.attention = "none"
     config.generator.conditioning_augmentation = False
-    config.generator.base_channels = small.generator.base_channels
-    config.discriminator.base_channels = small.discriminator.base_channels
-    config.train.generator_learning_rate = 2e-4
-    config.train.discriminator_learning_rate = 2e-4
-    config.train.epochs = small.train.epochs
-    config.train.steps_per_epoch = small.train.steps_per_epoch
-    config.train.jit_compile = small.train.jit_compile
     return config

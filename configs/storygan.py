@@ -26,21 +26,28 @@ def without_alignment_terms(config):
         config.losses[switch] = False
 
 
-def get_config():
+def baseline_on_cpu(family: str):
+    """configs/default.py as a baseline `family` on the CPU budget of configs/synthetic_cpu.py
+    (frame size, network widths, step budget, XLA), with label-free DAMSM pretraining
+    (configs/paper_cpu.py's), no alignment term, no BWSA, Adam 2e-4 for both networks."""
     config = default.get_config()
     small = synthetic_cpu.get_config()
-    config.model.family = "storygan"
+    config.model.family = family
     config.data.image_size = small.data.image_size
     config.pretrain = paper_cpu.get_config().pretrain
     without_alignment_terms(config)
     config.generator.attention = "none"
     config.generator.base_channels = small.generator.base_channels
     config.discriminator.base_channels = small.discriminator.base_channels
-    config.discriminator.spectral_norm = False
-    config.discriminator.batch_norm = True
     config.train.generator_learning_rate = 2e-4
     config.train.discriminator_learning_rate = 2e-4
-    config.train.epochs = small.train.epochs
-    config.train.steps_per_epoch = small.train.steps_per_epoch
-    config.train.jit_compile = small.train.jit_compile
+    for key in ("epochs", "steps_per_epoch", "jit_compile"):
+        config.train[key] = small.train[key]
+    return config
+
+
+def get_config():
+    config = baseline_on_cpu("storygan")
+    config.discriminator.spectral_norm = False
+    config.discriminator.batch_norm = True
     return config
