@@ -184,3 +184,24 @@ def test_label_uses_are_named():
     assert ground_truth_label_uses(synthetic_cpu.get_config()) == [
         "pretrain.character_weight", "losses.character_classification",
         "discriminator.label_projection"]
+
+
+def test_zero_generator_alignment_weight_leaves_the_terms_out_of_g():
+    """At weight 0 G's contrastive and clustering terms are not computed (their encoder passes
+    on the fakes cost as much as the rest of the step); D's stay."""
+    from storyvis_tf.training.story_gan import loss_term_names
+
+    config = tiny_config()
+    config.losses.generator_alignment_weight = 0.0
+    gan = _gan(config)
+    names = loss_term_names(config)
+    assert names["g"] == ("gan", "kl", "total")
+    assert {"si_ss", "i_s", "r_w", "sr_w", "cluster"} <= set(names["d"])
+    logs = gan.train_step(random_batch(config, 2))
+    assert set(logs) == {f"{side}_{term}" for side in names for term in names[side]}
+    batch = random_batch(config, 2)
+    text = _text(gan, batch["token_ids"])
+    generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")))
+    terms = gan_losses.generator_losses(gan, config, generated, text)
+    np.testing.assert_allclose(float(terms["total"]),
+                               5.0 * float(terms["gan"]) + float(terms["kl"]), rtol=1e-5)

@@ -151,8 +151,9 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     if config.model.family == "storygan":
         return storygan_losses.generator_losses(networks, config, generated, text)
     images = generated["images"]
+    levels = generator_alignment_levels(config)
     embedded = (embed_story(networks, images, text, config.losses.story_image)
-                if _embeds(config, GENERATOR_CONTRASTIVE) else None)
+                if _embeds(config, levels, cluster=bool(levels)) else None)
     logits = frame_logits(networks, config, images, text, projected_labels(config, labels),
                           embedded)
     gan = generator_gan_loss(logits["conditional"])
@@ -164,10 +165,11 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
         interpolated = generated["interpolated"]
         terms["interpolation"] = generator_gan_loss(frame_logits(
             networks, config, interpolated["images"], interpolated["text"])["conditional"])
-    alignment, _ = alignment_terms(
-        networks, config, images, text, GENERATOR_CONTRASTIVE, gather, embedded,
-        stop_cluster_gradient=not config.losses.generator_cluster_gradient)
-    terms.update(alignment)
+    if levels:
+        alignment, _ = alignment_terms(
+            networks, config, images, text, levels, gather, embedded,
+            stop_cluster_gradient=not config.losses.generator_cluster_gradient)
+        terms.update(alignment)
     total = config.losses.generator_weight * _paper_objective(
         terms, config.losses, config.losses.generator_alignment_weight)
     if "mu" in generated:
@@ -227,10 +229,19 @@ def _paper_objective(terms, losses, alignment_weight=1.0):
         value for key, value in terms.items() if key not in _ADVERSARIAL)
 
 
-def _embeds(config, levels) -> bool:
-    """Whether the alignment terms among `levels` (or the coupled discriminator) need the
-    projected features of `embed_story`."""
-    return (config.losses.cluster or config.discriminator.architecture == "coupled"
+def generator_alignment_levels(config) -> tuple[str, ...]:
+    """The contrastive levels of G's objective (Eq. 9), or () when
+    losses.generator_alignment_weight is 0: then G's contrastive and clustering terms would be
+    multiplied by 0, and they are not computed at all (their image-encoder passes on the fakes
+    cost as much as the rest of the step)."""
+    return GENERATOR_CONTRASTIVE if config.losses.generator_alignment_weight else ()
+
+
+def _embeds(config, levels, cluster=True) -> bool:
+    """Whether the alignment terms among `levels` (and clustering, when `cluster`) or the
+    coupled discriminator need the projected features of `embed_story`."""
+    return ((cluster and config.losses.cluster)
+            or config.discriminator.architecture == "coupled"
             or any(config.losses[CONTRASTIVE_SWITCHES[key]] for key in levels))
 
 

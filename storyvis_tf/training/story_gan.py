@@ -244,10 +244,11 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     kl = ("kl",) if config.generator.conditioning_augmentation else ()
     r1 = ("r1",) if losses.r1_gamma else ()
     interpolation = ("interpolation",) if config.model.text_interpolation else ()
+    generator_levels = gan_losses.generator_alignment_levels(config)
     return {"d": ("gan", *character, *contrastive, *cluster, *r1, "total"),
             "g": ("gan", *character, *interpolation,
-                  *(key for key in contrastive if key in gan_losses.GENERATOR_CONTRASTIVE),
-                  *cluster, *kl, "total")}
+                  *(key for key in contrastive if key in generator_levels),
+                  *(cluster if generator_levels else ()), *kl, "total")}
 
 
 def mismatched_stories(stories):
