@@ -287,8 +287,10 @@ def test_interrupted_run_resumes_from_its_last_epoch(data_dir, tmp_path):
     assert os.path.exists(os.path.join(output, CHECKPOINTS))
     assert not os.path.exists(os.path.join(output, "manifest.json"))
 
-    changed = tiny_config("eq6")
-    with pytest.raises(PretrainArgumentError, match="interrupted pretraining run with another"):
+    changed = tiny_config("eq6")          # only the epochs may change
+    changed.pretrain.learning_rate = 5e-4
+    with pytest.raises(PretrainArgumentError, match="interrupted pretraining run with another "
+                                                    r"config \(pretrain.learning_rate differ"):
         run_pretrain(changed, data_dir, output, verbose=0)
 
     state = TrainingState()
