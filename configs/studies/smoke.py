@@ -25,6 +25,6 @@ def get_study():
         steps_per_epoch=2,
         data={"synthetic_train": 8, "synthetic_val": 4, "synthetic_test": 4},
         evaluation={"domain_epochs": 1, "domain_batch_size": 8, "domain_width": 4,
-                    "domain_feature_dim": 8, "sample_stories": 1},
+                    "domain_feature_dim": 8, "sample_stories": 1, "tsne_stories": 0},
         comparison_stories=2,
     )

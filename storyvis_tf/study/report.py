@@ -82,7 +82,7 @@ def results_markdown(study: Study, study_path: str, results: list[dict], command
         f"- study file: `{study_path}`" + (f"; command: `{command}`" if command else ""),
         f"- budget: {study.train_steps} steps of each row's train.batch_size "
         f"({study.train_steps // study.steps_per_epoch} epochs of {study.steps_per_epoch} steps)",
-        f"- data: {_settings(study.data) or 'as in the rows configs'}; scored on the "
+        f"- data: {_settings(study.data) or 'as each row config sets it'}; scored on the "
         f"{study.split} split" + (f" with {_settings(study.evaluation)}"
                                   if study.evaluation else ""),
         f"- shared seed {study.shared_seed}: data, pretrained encoders (one per encoder config), "
