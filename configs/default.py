@@ -49,7 +49,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.pretrain.word_loss_weight = 5.0     # lambda
     # > 0: linear heads name each frame's characters from the sentence vector and from the image
     # feature, this weight times their loss added to the objective (not in the paper; needs
-    # labelled data; README notes)
+    # labelled data; docs/REPRODUCTION_NOTES.md)
     c.pretrain.character_weight = 0.0
     c.pretrain.r_precision_candidates = 100
     c.pretrain.r_precision_trials = 10
@@ -143,10 +143,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.discriminator = ml_collections.ConfigDict()
     c.discriminator.base_channels = 32    # paper code: 124
     c.discriminator.spectral_norm = True
-    # joint: image trunk, unconditional + fusion-conditioned logits (ours, README reproduction
-    # notes) | fusion: the fusion map of D's own conv only (the paper at the authors' code's
-    # layout, Sec. 3.4) | coupled: D judges the clustered fusion features X = f(v) g(s)^T of
-    # the frozen encoder's regions, so its GAN loss trains the heads f, g too (the text)
+    # joint: image trunk, unconditional + fusion-conditioned logits (ours,
+    # docs/REPRODUCTION_NOTES.md) | fusion: the fusion map of D's own conv only (the paper at
+    # the authors' code's layout, Sec. 3.4) | coupled: D judges the clustered fusion features
+    # X = f(v) g(s)^T of the frozen encoder's regions, so its GAN loss trains the heads f, g
+    # too (the text)
     c.discriminator.architecture = "joint"
     # True: the projection heads f, g are trained by D's optimiser on real pairs (the paper,
     # Sec. 3.4); False = the authors' code, where no optimiser holds them, so D's contrastive
@@ -154,16 +155,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.discriminator.train_heads = True
     c.discriminator.batch_norm = False    # authors' code: True (batch norm after the first block)
     # losses.character_classification's classifier: shared (a head on D's last features, the
-    # StoryGAN code line) | separate (its own trunk without spectral norm; README notes)
+    # StoryGAN code line) | separate (its own trunk without spectral norm; REPRODUCTION_NOTES)
     c.discriminator.character_trunk = "shared"
     # ProGAN's minibatch standard deviation before the real/fake logits, over groups of this
     # many frames (0 = off; ProGAN: 4): lets D see a batch of fakes that all look alike
     c.discriminator.minibatch_stddev_group = 0
     # the projection discriminator's class term (Miyato & Koyama 2018) on the frames' character
-    # labels in the conditional logit; not in the paper (README notes); needs labelled data
+    # labels in the conditional logit; not in the paper (REPRODUCTION_NOTES); needs labels
     c.discriminator.label_projection = False
     # joint D only: its conditional logit also sees the frame's story vector (StoryGAN's image
-    # discriminator's story context), not in the paper (README notes)
+    # discriminator's story context), not in the paper (docs/REPRODUCTION_NOTES.md)
     c.discriminator.story_condition = False
 
     # --- GAN training ---------------------------------------------------------------------------

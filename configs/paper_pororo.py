@@ -2,11 +2,11 @@
 widths of the authors' released code, so parameter counts compare with the paper's Table 1
 (generator 72.4 M, discriminator 10.4 M).
 
-Differences from the authors' code that change the counts are listed in the README's
-reproduction notes: our generator takes our text encoder's 356-d sentence vectors (theirs:
-128-d universal-sentence embeddings + 228 attributes), has no Text2Gist/dynamic-filter extras,
-and applies conditioning augmentation to the story vector (theirs: to the 5 concatenated
-sentence vectors). The image encoder is the paper's VGG-16; its ImageNet weights must be given
+Differences from the authors' code that change the counts are listed in
+docs/REPRODUCTION_NOTES.md: our generator takes our text encoder's 356-d sentence vectors
+(theirs: 128-d universal-sentence embeddings + 228 attributes), has no Text2Gist /
+dynamic-filter extras, and applies conditioning augmentation to the story vector (theirs: to
+the 5 concatenated sentence vectors). The image encoder is the paper's VGG-16; its ImageNet weights must be given
 as a local file: --config.image_encoder.vgg16_weights=/path/to/
 vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (empty trains it from scratch, the paper's
 offline-clustering mode).

@@ -4,7 +4,7 @@
 fusion map of its own conv's features only. `CoupledFusionDiscriminator` is the text's reading:
 it judges the fusion features X = f(v) g(s)^T that the clustering term groups, built from the
 frozen image encoder through the projection heads. `JointDiscriminator` adds an image trunk with an unconditional logit (our
-departure, see its docstring and the README's reproduction notes). `build_discriminator` picks
+departure, see its docstring and docs/REPRODUCTION_NOTES.md). `build_discriminator` picks
 one by `discriminator.architecture`. Both return {"conditional": [N]} (+ "unconditional": [N]
 for the joint one), float32; given num_labels > 0 (losses.character_classification) they also
 return "characters" [N, num_labels]: logits of which characters the frame shows
@@ -68,7 +68,7 @@ class CharacterClassifier(keras.layers.Layer):
     "separate": the same conv on a trunk of its own, the discriminator's widths without spectral
     or batch norm. Keras' spectral normalisation projects every kernel back to unit norm at each
     training call, and a shared spectral-normalised trunk learns the classification too slowly
-    to guide the generator within a CPU run (README reproduction notes); the classifier is
+    to guide the generator within a CPU run (docs/RESULTS.md); the classifier is
     not adversarial (it learns real frames, and with losses.character_fake_frames the fakes
     with their stories' labels), so it needs no Lipschitz safeguard.
     """
@@ -268,7 +268,7 @@ class FusionDiscriminator(keras.Model):
 class JointDiscriminator(keras.Model):
     """An image trunk with an unconditional and a fusion-conditioned logit per frame.
 
-    Our departure from the fusion-only discriminator (see the README's reproduction notes): on
+    Our departure from the fusion-only discriminator (docs/REPRODUCTION_NOTES.md): on
     the embedded dataset a discriminator that sees the image only through the fusion map
     overpowers the generator within a few hundred steps and gives it no usable gradient, while
     an image-only trunk stays balanced. This one keeps Sec. 3.4's fusion features as the

@@ -49,7 +49,7 @@ metrics show what was trained):
            The generator weight (5) and the unit KL weight are the authors' code's
            (`5 x (GAN + contrastive + DAMSM) + 1 x KL`); Eq. 9 itself is unweighted, as is
            the default generator_alignment_weight = 1. A smaller one keeps a generator that
-           cannot draw yet from fooling the frozen image encoder (README reproduction notes).
+           cannot draw yet from fooling the frozen image encoder (docs/REPRODUCTION_NOTES.md).
 Every contrastive level uses MMS (Eq. 2) or NT-Xent (Eq. 1) by `losses.contrastive`: at the
 region-word levels over the DAMSM matching scores (`damsm.word_region_contrastive_loss`), whose
 smoothing factors are the pretraining ones (`pretrain.gamma1..3`), without AttnGAN's lambda.

@@ -20,11 +20,11 @@ Objectives (config `pretrain.objective`):
 With pretrain.character_weight > 0 (either objective; not in the paper) a linear head on each
 encoder's global feature (the sentence vector, the frame's global image feature) names the
 frame's characters from its labels (multi-label BCE, `losses.gan.character_loss`), and the
-objective adds character_weight * (text head's loss + image head's loss). Why: DAMSM alone,
-after the demo's few minutes, gives names whose characters look alike nearly the same sentence
-vector ("kiki sits on the left" and "rex sits on the left": cosine 0.99, `python -m
-benchmarks.name_separation`), and the GAN's generator and discriminator, which see the text
-only through these frozen encoders, cannot tell those characters apart. The heads are
+objective adds character_weight * (text head's loss + image head's loss). Why: a short DAMSM
+pretraining can give sentences that differ only in the name nearly the same vector (measure
+it with `python -m benchmarks.name_separation`; earlier sessions' figures in docs/RESULTS.md),
+and the GAN's generator and discriminator, which see the text only through these frozen
+encoders, cannot tell those characters apart. The heads are
 auxiliary: they are not saved.
 
 After training, the OFFLINE centroids (Sec. 3.3.3) are computed once over the training split's
