@@ -124,7 +124,7 @@ class ClusteringMemory(keras.layers.Layer):
                 "(drop_remainder=True) and of size train.batch_size")
         slot = ops.mod(self.batches_seen, self.memory_batches) * self.rows_per_batch
         self.memory.assign(ops.slice_update(
-            self.memory, (slot, 0), ops.cast(ops.stop_gradient(features), "float32")))
+            self.memory.value, (slot, 0), ops.cast(ops.stop_gradient(features), "float32")))
         self.batches_seen.assign_add(1)
         if self.algorithm == "kmeans":
             due = self.recluster_due()

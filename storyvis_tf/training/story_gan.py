@@ -255,8 +255,9 @@ def mismatched_stories(stories):
     """Each story's sentences (token ids [B, T, L], or their labels [B, T, C]) paired with the
     next story's in the (global) batch: the mismatched pairs of losses.mismatched_pairs.
     Computed on the global batch before fit distributes it, so the pairing does not depend on
-    the replica count."""
-    return ops.roll(stories, 1, axis=0)
+    the replica count; a TensorFlow op, as it runs in the tf.data pipeline under either Keras
+    backend."""
+    return tf.roll(stories, 1, axis=0)
 
 
 def _gather_replicas(x):
@@ -319,7 +320,7 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     with _dtype_policy(config.train.mixed_precision), strategy.scope():
         networks = _networks(config, vocab_size, max_sentence_length, pretrained, num_labels)
         decay = config.train.generator_average_decay
-        gan = StoryGAN(config, **networks, clustering=_clustering_memory(
+        gan = _story_gan_class()(config, **networks, clustering=_clustering_memory(
             config, networks["image_encoder"], max_sentence_length, pretrained),
             generator_average=WeightAverage(decay, name="generator_average") if decay else None)
         gan.build_networks(max_sentence_length, num_labels)
@@ -337,6 +338,15 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = True
     return gan
+
+
+def _story_gan_class() -> type:
+    """StoryGAN, or under the JAX backend its subclass with the stateless JAX train step
+    (`jax_step.JaxStoryGAN`; imported here, as it subclasses StoryGAN)."""
+    if keras.backend.backend() == "jax":
+        from storyvis_tf.training.jax_step import JaxStoryGAN
+        return JaxStoryGAN
+    return StoryGAN
 
 
 def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -> dict:

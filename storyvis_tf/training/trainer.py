@@ -52,6 +52,9 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
     check_data(config, manifest, data_dir)
     vocabulary = load_vocabulary(data_dir)
     strategy = strategy or distribution_strategy()
+    if keras.backend.backend() == "jax":   # before any variable exists (docs/JAX.md)
+        from storyvis_tf.training.jax_distribution import distribute_over_devices
+        distribute_over_devices(config.train.batch_size, log)
     prepare_run_dir(output_dir, config)
     # Weight initialisation, dropout and every other Keras/NumPy/TF draw outside the train
     # step's (seed, step)-keyed noise: the same config and seed give the same bits.
@@ -82,6 +85,7 @@ def train(config: ml_collections.ConfigDict, data_dir: str, output_dir: str, *, 
                     "frames_per_story": config.data.frames_per_story,
                     "pretrained_dir": config.train.pretrained_dir,
                     "storyvis_tf_version": storyvis_tf.__version__,
+                    "keras_backend": keras.backend.backend(),
                     "data": {key: manifest[key] for key in (
                         "dataset", "splits", "vocab_size", "vocab_sha256", "max_sentence_length",
                         "label_names")}}
