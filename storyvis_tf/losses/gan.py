@@ -1,5 +1,8 @@
 """Adversarial losses (paper Eq. 8, 10), the auxiliary character classification of the StoryGAN
-code line, and the conditioning-augmentation KL term (StackGAN).
+code line, and the conditioning-augmentation KL term (StackGAN): single terms. The full
+objectives of D and G that sum them with the contrastive and clustering terms (Eq. 7, 9) are
+`storyvis_tf.training.gan_losses.discriminator_losses` / `generator_losses`
+(docs/PAPER_MAP.md).
 
 The discriminator gives one logit per frame, D = sigmoid(logit); logits [B, T] (B stories of T
 frames). The softplus forms -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x)
@@ -11,11 +14,13 @@ from keras import ops
 def discriminator_gan_loss(real_logits, fake_logits, mismatched_logits=None):
     """Eq. 8: -log D(X^r) - log(1 - D(X^f)), averaged over the story's frames and the batch.
 
+    real_logits, fake_logits: [B, T]; mismatched_logits: [B, T] or None -> scalar float32.
+    With mismatched_logits (real frames paired with another story's sentences), GAN-INT-CLS's
+    matching-aware form: the two negatives share the fake side,
+    -log D(X^r) - (log(1 - D(X^f)) + log(1 - D(X^w))) / 2.
+
     Eq. 8 as printed wraps a log around the sum of the two expectations; we read it as the
     standard binary cross-entropy (real -> 1, fake -> 0) that the authors' code trains with.
-    real_logits, fake_logits: [B, T]. With mismatched_logits [B, T] (real frames paired with
-    another story's sentences), GAN-INT-CLS's matching-aware form: the two negatives share the
-    fake side, -log D(X^r) - (log(1 - D(X^f)) + log(1 - D(X^w))) / 2.
     """
     fake = ops.mean(ops.softplus(ops.cast(fake_logits, "float32")))
     if mismatched_logits is not None:
@@ -25,7 +30,7 @@ def discriminator_gan_loss(real_logits, fake_logits, mismatched_logits=None):
 
 def generator_gan_loss(fake_logits):
     """Eq. 10, non-saturating: -log D(X^f), averaged over the story's frames and the batch.
-    fake_logits: [B, T]."""
+    fake_logits: [B, T] -> scalar float32."""
     return ops.mean(ops.softplus(-ops.cast(fake_logits, "float32")))
 
 
