@@ -202,6 +202,18 @@ def test_runner_pretrains_once_per_encoder_config_and_runs_each_key_once(tmp_pat
     assert started == []
 
 
+def test_bar_chart_draws_each_mean_to_scale_and_the_reference_line():
+    from storyvis_tf import charts
+    picture = charts.bar_chart({"a": [0.25, 0.75], "b": [1.0], "c": []}, "t", reference=0.25,
+                               width=460)
+    # Names take 150 pixels, the scale [0, 1] runs to 460 - 50: x(v) = 150 + 260 v.
+    bar = tuple(picture[30, 270])
+    assert bar != (255, 255, 255) and tuple(picture[30, 290]) == (255, 255, 255)  # a: mean 0.5
+    assert tuple(picture[54, 400]) == bar                                           # b: 1.0
+    assert tuple(picture[80, 200]) == (255, 255, 255)                               # c: none
+    assert (picture[:, 215] == charts.PALETTE[3]).all(axis=-1).any()                # 0.25
+
+
 @pytest.mark.slow
 def test_damsm_pretraining_does_not_read_the_alignment_switches(tmp_path):
     """The pretraining key's premise: damsm rows that differ in losses' contrastive and
