@@ -14,7 +14,7 @@ from storyvis_tf.training import gan_losses
 from storyvis_tf.training.story_gan import build_story_gan
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
-LABEL_FREE_CONFIGS = ("configs.paper", "configs.paper_cpu", "configs.smoke")
+LABEL_FREE_CONFIGS = ("configs.paper", "configs.paper_cpu", "configs.label_free_cpu", "configs.smoke")
 
 
 def _gan(config, num_labels=0, seed=0):
