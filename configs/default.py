@@ -33,8 +33,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.text_encoder.dropout = 0.1
 
     c.image_encoder = ml_collections.ConfigDict()
-    c.image_encoder.backbone = "compact"  # compact | vgg16
+    c.image_encoder.backbone = "compact"  # compact | vgg16 | inception_v3
     c.image_encoder.vgg16_weights = ""    # local .h5 of ImageNet VGG-16 weights (vgg16 only)
+    # local .h5 of ImageNet Inception-v3 no-top weights (inception_v3 only: AttnGAN's and the
+    # authors' encoder, frames resized to 299x299, regions from mixed7 = Mixed_6e)
+    c.image_encoder.inception_v3_weights = ""
     c.image_encoder.width = 32            # base channels of the compact CNN
     c.image_encoder.dim = 128             # D: joint space, equal to text_encoder.hidden_dim
 

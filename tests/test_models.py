@@ -138,6 +138,21 @@ def test_vgg16_image_encoder(tmp_path):
     assert len(encoder.trainable_weights) == 4  # the two projections only
 
 
+def test_inception_v3_image_encoder_regions_from_mixed7_and_the_global_code_from_the_top():
+    encoder = ImageEncoder("inception_v3", dim=D)      # random weights, trained whole
+    assert encoder.backbone.trainable
+    for output, name in zip(encoder.backbone.outputs, ("mixed7", "mixed10")):
+        assert output is encoder.backbone.get_layer(name).output
+    assert [tuple(x.shape) for x in encoder.backbone.outputs] == [(None, 17, 17, 768),
+                                                                  (None, 8, 8, 2048)]
+    images = np.random.default_rng(0).uniform(-1, 1, (1, 2, 32, 32, 3)).astype("float32")
+    out = encode_story_frames(encoder, images)          # frames resized to 299 x 299
+    assert out["regions"].shape == (1, 2, 17 * 17, D)
+    assert out["global"].shape == (1, 2, D) and out["story"].shape == (1, D)
+    with pytest.raises(FileNotFoundError, match="inception_v3_weights: .*Nothing is downloaded"):
+        ImageEncoder("inception_v3", dim=D, inception_v3_weights="missing_notop.h5")
+
+
 def test_image_encoder_rejects_unknown_backbone():
     with pytest.raises(ValueError, match="image_encoder.backbone"):
         ImageEncoder("resnet", dim=D)

@@ -54,7 +54,8 @@ def build_encoders(config: ml_collections.ConfigDict, vocab_size: int, image_siz
             "one joint space")
     ie = config.image_encoder
     encoders = {"text_encoder": build_text_encoder(config, vocab_size),
-                "image_encoder": ImageEncoder(ie.backbone, ie.dim, ie.width, ie.vgg16_weights),
+                "image_encoder": ImageEncoder(ie.backbone, ie.dim, ie.width, ie.vgg16_weights,
+                                              ie.inception_v3_weights),
                 "visual_head": ProjectionHead(ie.dim, name="visual_head"),
                 "language_head": ProjectionHead(ie.dim, name="language_head")}
     encoders["text_encoder"](keras.ops.ones((1, max_sentence_length), dtype="int32"))
