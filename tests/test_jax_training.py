@@ -16,6 +16,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from configs import smoke
+from storyvis_tf.data.preprocess import run_preprocess
+from tests.pipeline_cli import run_pipeline
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -158,12 +161,16 @@ def jax_worker(task: str, directory: str) -> None:
              sharded=np.array(len(two.generator.weights[0].value.sharding.device_set)))
 
 
-def run_jax(task: str, directory, devices: int = 1) -> None:
+def jax_environment(devices: int = 1) -> dict:
     # XLA's backend optimisation level 0 compiles the step about twice as fast on the CPU.
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": (f"--xla_backend_optimization_level=0 "
-                         f"--xla_force_host_platform_device_count={devices}"),
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
+    return {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+            "XLA_FLAGS": (f"--xla_backend_optimization_level=0 "
+                          f"--xla_force_host_platform_device_count={devices}"),
+            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
+
+
+def run_jax(task: str, directory, devices: int = 1) -> None:
+    env = jax_environment(devices)
     code = f"from tests.test_jax_training import jax_worker; jax_worker({task!r}, {str(directory)!r})"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=900)
@@ -221,3 +228,28 @@ def test_two_jax_devices_give_one_devices_update_and_a_fit_resumes_exactly(tmp_p
     for (path, value), two in zip(zip(paths, state("one")), state("two")):
         np.testing.assert_allclose(two, value, rtol=DEVICES_RTOL, atol=DEVICES_ATOL,
                                    err_msg=path)
+
+
+def test_a_jax_training_run_is_exported_by_tensorflow(tmp_path):
+    data_dir = str(tmp_path / "data")
+    run_preprocess("synthetic", "", data_dir, 32, ["--direct_num_workers=1"],
+                   config=smoke.get_config())
+    run, export = tmp_path / "run", tmp_path / "export"
+    trained = subprocess.run(
+        [sys.executable, "-m", "pipelines.train", "--config=configs/smoke.py",
+         f"--data_dir={data_dir}", f"--output_dir={run}"],
+        cwd=REPO, env=jax_environment(), capture_output=True, text=True, timeout=900)
+    assert trained.returncode == 0, trained.stderr[-4000:]
+    assert "training on 1 JAX device(s) (cpu)" in trained.stdout
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["keras_backend"] == "jax"
+    assert (manifest["epoch"], manifest["step"]) == (1, 4)      # 8 stories, batches of 2
+    (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert np.isfinite(record["g_total"]) and record["d_cluster"] > 0
+    assert (run / "samples" / "epoch_0001.png").exists()
+    assert (run / "checkpoints" / "latest.weights.h5").exists()
+
+    exported = run_pipeline("export", f"--run_dir={run}", f"--export_dir={export}")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert f"exported {export / '1'} (training step 4" in exported.stdout
