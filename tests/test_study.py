@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from configs import smoke
+from configs.ablations import LOSS_TERMS
 from storyvis_tf.json_files import write_json
 from storyvis_tf.study import keys, report, runner, stages
 from storyvis_tf.study.spec import (Row, Study, StudyError, at_shared_seed, check_study,
@@ -227,9 +228,8 @@ def test_damsm_pretraining_does_not_read_the_alignment_switches(tmp_path):
     run_preprocess("synthetic", "", str(tmp_path / "data"), 32, config=config)
     switched = smoke.get_config()
     switched.pretrain.r_precision_candidates = 4
-    for switch in ("story_image_story_sentence", "image_sentence", "region_word",
-                   "story_region_word", "cluster"):
-        switched.losses[switch] = False
+    for term in LOSS_TERMS:
+        switched.losses[term] = False
     assert keys.pretrain_key(switched) == keys.pretrain_key(config)
     arrays = []
     for name, run_config in (("on", config), ("off", switched)):

@@ -6,12 +6,11 @@ shared pretraining and the resuming are what it checks.
 
   python -m pipelines.study --study=configs/studies/smoke.py --output_dir=runs/study_smoke
 """
+from configs.ablations import LOSS_TERMS
 from storyvis_tf.study.spec import Row, Study
 
 _TINY = {"pretrain.r_precision_candidates": 4}
-_NO_ALIGNMENT = {**_TINY, **{f"losses.{term}": False for term in (
-    "story_image_story_sentence", "image_sentence", "region_word", "story_region_word",
-    "cluster")}}
+_NO_ALIGNMENT = {**_TINY, **{f"losses.{term}": False for term in LOSS_TERMS}}
 
 
 def get_study():

@@ -28,10 +28,9 @@ from collections.abc import Callable
 import keras
 import ml_collections
 import numpy as np
-import tensorflow as tf
 
 from storyvis_tf.evaluation import evaluator
-from storyvis_tf.export.savedmodel import export_generator
+from storyvis_tf.export.savedmodel import export_generator, load_export
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.training import pretrained, run_dir
 from storyvis_tf.training.pretrain import run_pretrain
@@ -93,7 +92,7 @@ def train_export_evaluate(unit: dict, log: Callable) -> dict:
     training = _train(config, unit["data_dir"], row_dir, log)
     model_dir = _export(row_dir, log)
     batch_size = eval_config.eval.batch_size
-    model = tf.saved_model.load(model_dir)
+    model, _ = load_export(model_dir)
     _write_comparison(row_dir, model, unit["data_dir"], unit["split"],
                       unit["comparison_stories"], eval_config.seed, batch_size)
     log("evaluating")
