@@ -239,6 +239,13 @@ def _output_gradients(objective, outputs):
                                 for leaf, is_float in zip(leaves, floating)])
 
 
+def training_state(model) -> tuple:
+    """Keras' JAX training state of `model` now (the values of its trainable and non-trainable
+    variables, both optimisers' and the trackers'): what `train_step` takes, for calling it
+    outside fit (benchmarks)."""
+    return tuple([v.value for v in part] for part in _state_parts(model))
+
+
 def _state_parts(model):
     """Keras' JAX training state's variable lists, in its order."""
     return (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables,
