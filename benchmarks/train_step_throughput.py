@@ -92,10 +92,12 @@ def xla_flops(function, *args) -> dict:
             "while_loops_counted_once": hlo.count(" while("), "hlo_characters": len(hlo)}
 
 
-def jax_matmul_flops_per_second(size: int, warmup: int, repeats: int) -> float:
-    """`timing.matmul_flops_per_second` under jax.jit: the JAX process's reference."""
-    a = jax.random.normal(jax.random.key(0), (size, size))
-    b = jax.random.normal(jax.random.key(1), (size, size))
+def jax_matmul_flops_per_second(size: int, warmup: int, repeats: int,
+                                dtype: str = "float32") -> float:
+    """`timing.matmul_flops_per_second` under jax.jit, in `dtype`: the JAX process's
+    reference (bfloat16 when the step runs under mixed_bfloat16, as on a GPU)."""
+    a = jax.random.normal(jax.random.key(0), (size, size), dtype)
+    b = jax.random.normal(jax.random.key(1), (size, size), dtype)
     # Arguments, not closed-over constants, which XLA would fold at compile time.
     matmul = jax.jit(lambda a, b: jax.numpy.sum(a @ b))
     return 2 * size ** 3 / timed(lambda: matmul(a, b).block_until_ready(), repeats,
@@ -115,14 +117,23 @@ def timed_train_step(gan, batch) -> dict:
             logs, state = train_step(state, batch)
             jax.block_until_ready(logs)
 
-        return {**timed(step, _STEPS.value, _WARMUP.value),
-                "flops": xla_flops(gan.train_step, state, batch),
-                "matmul": jax_matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5)}
+        timing = timed(step, _STEPS.value, _WARMUP.value)
+        memory = jax.devices()[0].memory_stats()     # None on the CPU
+        if memory:
+            timing["peak_device_bytes"] = memory.get("peak_bytes_in_use")
+        return {**timing, "flops": xla_flops(gan.train_step, state, batch),
+                "matmul": jax_matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5,
+                                                      matmul_dtype(gan.config))}
     train_step = tf.function(gan.train_step, jit_compile=gan.config.train.jit_compile)
     return {**timed(lambda: {k: v.numpy() for k, v in train_step(batch).items()}, _STEPS.value,
                     _WARMUP.value),
             "flops": xla_flops(gan.train_step, batch),
             "matmul": matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5)}
+
+
+def matmul_dtype(config) -> str:
+    """The reference matmul's dtype: the step's compute dtype (JAX; TF's stays float32)."""
+    return "bfloat16" if config.train.mixed_precision == "mixed_bfloat16" else "float32"
 
 
 def side_by_side(backends: list[str]) -> dict:
@@ -200,7 +211,9 @@ def main(argv: list[str]) -> None:
                            "jax.jit(train_step).lower(state, batch)); while-loop bodies "
                            "counted once"},
         "achieved_flops_per_second": achieved,
-        "reference_matmul": {"size": _MATMUL_SIZE.value, "dtype": "float32",
+        "reference_matmul": {"size": _MATMUL_SIZE.value,
+                             "dtype": (matmul_dtype(config) if keras.backend.backend() == "jax"
+                                       else "float32"),
                              "framework": keras.backend.backend(),
                              "flops_per_second": matmul},
         "achieved_over_matmul": achieved / matmul,
