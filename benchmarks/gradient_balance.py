@@ -4,7 +4,7 @@
       [--pretrained_dir=PRETRAIN] [--checkpoint=RUN/checkpoints/latest.weights.h5] \\
       [--batches=4] [--output=benchmarks/results/gradient_balance.json]
 
-For every term of `gan_losses.generator_losses` (gan, character when switched on, si_ss, i_s,
+For every term of `objectives.generator_losses` (gan, character when switched on, si_ss, i_s,
 r_w, cluster), the root mean square of its gradient with respect to the generated frames, on
 --batches training batches of config.train.batch_size stories (medians over the batches), alone
 and multiplied by its weight in G's total (losses.gan_weight, losses.character_weight,
@@ -28,7 +28,7 @@ from ml_collections import config_flags
 from benchmarks.output import write_result
 from storyvis_tf.data.loader import load_dataset, load_vocabulary, read_manifest
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import gan_losses
+from storyvis_tf.training import objectives
 from storyvis_tf.training.pretrained import load_pretrained
 from storyvis_tf.training.story_gan import build_story_gan
 
@@ -47,7 +47,7 @@ def term_weights(config) -> dict:
     losses = config.losses
     return {"gan": losses.gan_weight, "character": losses.character_weight,
             **{term: losses.generator_alignment_weight
-               for term in (*gan_losses.GENERATOR_CONTRASTIVE, "cluster")}}
+               for term in (*objectives.GENERATOR_CONTRASTIVE, "cluster")}}
 
 
 def term_gradients(gan, config, batch) -> dict:
@@ -59,7 +59,7 @@ def term_gradients(gan, config, batch) -> dict:
         training=False)
     images = tf.Variable(generated["images"])
     with tf.GradientTape(persistent=True) as tape:
-        terms = gan_losses.generator_losses(gan, config, {"images": images}, text,
+        terms = objectives.generator_losses(gan, config, {"images": images}, text,
                                             labels=batch["labels"])
     weighted_terms = term_weights(config)
     return {term: float(tf.sqrt(tf.reduce_mean(tf.square(tape.gradient(value, images)))))

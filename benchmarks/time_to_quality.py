@@ -88,8 +88,8 @@ class CheckpointEvaluation(keras.callbacks.Callback):
         step = int(self.model.g_optimizer.iterations.numpy())
         self.points.append({"epoch": epoch + 1, "step": step, "wall_s": self.clock.wall,
                             "process_cpu_s": self.clock.cpu, "metrics": report["metrics"],
-                            "ceiling": report.get("ceiling", {}),
-                            "baselines": report.get("baselines", {}), "export": version})
+                            "ceiling": report["real_data_ceiling"],
+                            "baselines": report["baselines"], "export": version})
         print(f"epoch {epoch + 1}, step {step}: {self.clock.wall / 60:.1f} min, character F1 "
               f"{report['metrics'].get('character_f1', float('nan')):.3f}, frame accuracy "
               f"{report['metrics'].get('frame_accuracy', float('nan')):.3f}", flush=True)

@@ -11,7 +11,7 @@ DAMSM pretraining, configs/paper_cpu.py's, so its pretraining directory serves h
       --pretrained_dir=runs/pretrain_paper --output_dir=runs/dynamic_block_cpu
 
 The paper gives no objective beyond "the training procedure of GANs": the conditional GAN loss
-of `gan_losses` with every contrastive and clustering term off, no mismatched pairs, no
+of `objectives` with every contrastive and clustering term off, no mismatched pairs, no
 conditioning augmentation (the paper feeds sentence vectors), Adam 2e-4 for both networks
 (Sec. 4.1). The rows of its Table 2 are switches: --config.model.dynamic_block.modes=self |
 word | none, --config.model.dynamic_block.in_generator=False, ...in_discriminator=False.

@@ -185,7 +185,7 @@ def test_jax_backend_loads_tensorflow_weights(tensorflow_report, tmp_path):
 
 def family_worker(directory: str, reference: str = "") -> None:
     """The baseline families' networks and objectives (StoryGAN, the dynamic-block GAN, with
-    GAN-INT on): one compiled D and G gradient step through `gan_losses`' entry points, and,
+    GAN-INT on): one compiled D and G gradient step through `objectives`' entry points, and,
     with `reference`, the TensorFlow-saved weights giving the same inference images."""
     import types
 
@@ -194,7 +194,7 @@ def family_worker(directory: str, reference: str = "") -> None:
     from keras import ops
 
     from configs import dynamic_block, storygan
-    from storyvis_tf.training import families, gan_losses
+    from storyvis_tf.training import families, objectives
     from tests.test_model_families import tiny_config
 
     rng = np.random.default_rng(0)
@@ -217,7 +217,7 @@ def family_worker(directory: str, reference: str = "") -> None:
         discriminator = families.build_baseline_discriminator(config)
         networks = types.SimpleNamespace(discriminator=discriminator)
         fake = generator(inputs)["images"]
-        gan_losses.frame_logits(networks, config, fake, text, training=False)
+        objectives.frame_logits(networks, config, fake, text, training=False)
         path = os.path.join(reference or directory, f"{name}_generator.weights.h5")
         if reference:
             generator.load_weights(path)
@@ -229,10 +229,10 @@ def family_worker(directory: str, reference: str = "") -> None:
 
         def discriminator_loss(call):
             judged = types.SimpleNamespace(discriminator=lambda x, training=True: call(x))
-            return gan_losses.discriminator_losses(judged, config, real, fake, text)[0]["total"]
+            return objectives.discriminator_losses(judged, config, real, fake, text)[0]["total"]
 
         def generator_loss(call):
-            return gan_losses.generator_losses(networks, config, call(inputs), text)["total"]
+            return objectives.generator_losses(networks, config, call(inputs), text)["total"]
 
         for model, loss in ((discriminator, discriminator_loss), (generator, generator_loss)):
             value, gradients = _compiled_gradients(model, loss)

@@ -17,7 +17,7 @@ from storyvis_tf.models.storygan_baseline import (ContextEncoder, StoryDiscrimin
                                                   StoryGANGenerator, Text2Gist, dynamic_filter)
 from storyvis_tf.models.text_interpolation import interpolated_text
 from storyvis_tf.text.vocabulary import Vocabulary
-from storyvis_tf.training import families, run_dir, storygan_losses
+from storyvis_tf.training import families, run_dir, storygan_objectives
 from storyvis_tf.training.story_gan import build_story_gan, loss_term_names
 
 VOCAB, LENGTH, D = 12, 5, 16
@@ -97,7 +97,7 @@ def test_storygan_networks_shapes_and_objective():
     terms = {"image": 1.0, "story": 2.0, "kl": 3.0, "interpolation": 4.0}
     config.model.storygan.update(dict(image_weight=0.5, story_weight=0.25))
     config.losses.kl_weight = 2.0
-    assert storygan_losses.storygan_objective(terms, config) == 0.5 * 5.0 + 0.25 * 2.0 + 6.0
+    assert storygan_objectives.storygan_objective(terms, config) == 0.5 * 5.0 + 0.25 * 2.0 + 6.0
 
 
 def test_story_discriminator_prefers_matched_stories_after_training():

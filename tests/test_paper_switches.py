@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from storyvis_tf.label_use import ground_truth_label_uses
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import gan_losses
+from storyvis_tf.training import objectives
 from storyvis_tf.training.story_gan import build_story_gan
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
@@ -48,7 +48,7 @@ def test_coupled_discriminator_judges_the_clustered_fusion_features():
         text = _text(gan, batch["token_ids"])
         heads = gan.visual_head.trainable_variables + gan.language_head.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
-            d, _ = gan_losses.discriminator_losses(gan, config, batch["images"],
+            d, _ = objectives.discriminator_losses(gan, config, batch["images"],
                                                    batch["images"][::-1], text)
         assert (_gradient_norm(tape, d["gan"], heads) > 0) == reaches_heads, architecture
 
@@ -88,7 +88,7 @@ def test_discriminator_alignment_terms_see_real_pairs_only():
         np.random.default_rng(1).normal(size=gan.clustering.centroids.shape))
 
     def terms(real, fake):
-        d, features = gan_losses.discriminator_losses(gan, config, real, fake, text,
+        d, features = objectives.discriminator_losses(gan, config, real, fake, text,
                                                       mismatched_text=mismatched)
         return {key: float(d[key]) for key in (*alignment, "cluster", "gan")}, features
 
@@ -122,7 +122,7 @@ def test_authors_code_variant_leaves_heads_untrained_and_g_cluster_without_gradi
     with tf.GradientTape() as tape:
         generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                                   training=True)
-        cluster = gan_losses.generator_losses(gan, config, generated, text)["cluster"]
+        cluster = objectives.generator_losses(gan, config, generated, text)["cluster"]
     assert float(cluster) > 0
     assert _gradient_norm(tape, cluster, gan.generator.trainable_variables) == 0
 
@@ -202,6 +202,6 @@ def test_zero_generator_alignment_weight_leaves_the_terms_out_of_g():
     batch = random_batch(config, 2)
     text = _text(gan, batch["token_ids"])
     generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")))
-    terms = gan_losses.generator_losses(gan, config, generated, text)
+    terms = objectives.generator_losses(gan, config, generated, text)
     np.testing.assert_allclose(float(terms["total"]),
                                5.0 * float(terms["gan"]) + float(terms["kl"]), rtol=1e-5)

@@ -38,12 +38,16 @@ def _identical(first, second):
     return len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
+def _assert_seed_determines_weights(weights_of, data_dir, tmp_path):
+    """weights_of(data_dir, output_dir, seed) twice with seed 3: the same bits; seed 4: not."""
+    first = weights_of(data_dir, tmp_path / "a", seed=3)
+    assert _identical(first, weights_of(data_dir, tmp_path / "b", seed=3))
+    assert not _identical(first, weights_of(data_dir, tmp_path / "c", seed=4))
+
+
 @pytest.mark.slow
 def test_same_config_and_seed_train_bit_identical_weights(data_dir, tmp_path):
-    first = _trained_weights(data_dir, tmp_path / "a", seed=3)
-    second = _trained_weights(data_dir, tmp_path / "b", seed=3)
-    assert _identical(first, second)
-    assert not _identical(first, _trained_weights(data_dir, tmp_path / "c", seed=4))
+    _assert_seed_determines_weights(_trained_weights, data_dir, tmp_path)
 
 
 def _pretrained_weights(data_dir, output_dir, seed):
@@ -57,7 +61,4 @@ def _pretrained_weights(data_dir, output_dir, seed):
 
 @pytest.mark.slow
 def test_same_config_and_seed_pretrain_bit_identical_encoders(data_dir, tmp_path):
-    first = _pretrained_weights(data_dir, tmp_path / "a", seed=3)
-    second = _pretrained_weights(data_dir, tmp_path / "b", seed=3)
-    assert _identical(first, second)
-    assert not _identical(first, _pretrained_weights(data_dir, tmp_path / "c", seed=4))
+    _assert_seed_determines_weights(_pretrained_weights, data_dir, tmp_path)

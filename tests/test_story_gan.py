@@ -13,7 +13,7 @@ from storyvis_tf.losses.clustering import kmeans
 from storyvis_tf.losses.gan import character_loss, discriminator_gan_loss
 from storyvis_tf.models.discriminator import FusionDiscriminator
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import gan_losses
+from storyvis_tf.training import objectives
 from storyvis_tf.training.callbacks import HierarchicalReclustering
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
                                                      clustering_features, rows_per_frame)
@@ -102,9 +102,9 @@ def test_each_ablation_switch_leaves_exactly_its_terms(built, row, d_terms, g_te
     generated = gan.generator(gan.generator_inputs(batch, text, np.zeros((2, 8), "float32")))
 
     mismatched = encode_stories(gan.text_encoder, batch["mismatched_token_ids"])
-    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], generated["images"], text,
+    d, _ = objectives.discriminator_losses(gan, config, batch["images"], generated["images"], text,
                                            mismatched_text=mismatched)
-    g = gan_losses.generator_losses(gan, config, generated, text)
+    g = objectives.generator_losses(gan, config, generated, text)
 
     assert set(d) == {"gan", *d_terms, "total"}
     assert set(g) == {"gan", *g_terms, "kl", "total"}
@@ -126,19 +126,19 @@ def test_discriminator_gan_term_is_matching_aware_plus_unconditional(built):
     fakes = gan.generator(gan.generator_inputs(batch, text, np.zeros((2, 8), "float32")))["images"]
 
     def logits(images, sentences):
-        return gan.discriminator(gan_losses.discriminator_inputs(images, sentences),
+        return gan.discriminator(objectives.discriminator_inputs(images, sentences),
                                  training=True)
 
     real, fake = logits(batch["images"], text), logits(fakes, text)
     wrong = logits(batch["images"], mismatched)["conditional"]
     expected = (discriminator_gan_loss(real["conditional"], fake["conditional"], wrong)
                 + 0.5 * discriminator_gan_loss(real["unconditional"], fake["unconditional"]))
-    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+    d, _ = objectives.discriminator_losses(gan, config, batch["images"], fakes, text,
                                            mismatched_text=mismatched)
     np.testing.assert_allclose(float(d["gan"]), float(expected), rtol=1e-5)
     assert abs(float(wrong[0]) - float(real["conditional"][0])) > 0   # the sentences matter
     with pytest.raises(ValueError, match="mismatched_pairs needs the mismatched_text"):
-        gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text)
+        objectives.discriminator_losses(gan, config, batch["images"], fakes, text)
 
 
 def test_the_papers_fusion_discriminator_trains_without_mismatched_pairs():
@@ -162,7 +162,7 @@ def test_without_conditioning_augmentation_there_is_no_kl_term(built):
     batch = random_batch(config, 2)
     text = encode_stories(gan.text_encoder, batch["token_ids"])
     images = gan.generator(gan.generator_inputs(batch, text, np.zeros((2, 8), "float32")))["images"]
-    assert "kl" not in gan_losses.generator_losses(gan, config, {"images": images}, text)
+    assert "kl" not in objectives.generator_losses(gan, config, {"images": images}, text)
     assert "kl" not in loss_term_names(config)["g"]
 
 
@@ -176,7 +176,7 @@ def test_discriminator_contrastive_terms_train_the_heads_and_not_the_generator(b
         fakes = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                               training=True)["images"]
         # The fakes come with their gradient: discriminator_losses itself must stop it.
-        d, _ = gan_losses.discriminator_losses(
+        d, _ = objectives.discriminator_losses(
             gan, config, batch["images"], fakes, text,
             mismatched_text=encode_stories(gan.text_encoder, batch["mismatched_token_ids"]))
         contrastive = d["si_ss"] + d["i_s"] + d["r_w"] + d["sr_w"]
@@ -196,7 +196,7 @@ def test_generator_clustering_term_reaches_the_generator(built):
     with tf.GradientTape() as tape:
         generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                                   training=True)
-        cluster = gan_losses.generator_losses(gan, config, generated, text)["cluster"]
+        cluster = objectives.generator_losses(gan, config, generated, text)["cluster"]
     gradients = tape.gradient(cluster, gan.generator.trainable_variables)
     assert float(cluster) > 0
     assert sum(float(tf.norm(g)) for g in gradients if g is not None) > 0
@@ -223,8 +223,8 @@ def test_character_classification_adds_its_term_to_both_objectives(trunk):
     with tf.GradientTape() as tape:
         generated = gan.generator(gan.generator_inputs(batch, text, np.ones((2, 8), "float32")),
                                   training=True)
-        g = gan_losses.generator_losses(gan, config, generated, text, labels=batch["labels"])
-    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], generated["images"],
+        g = objectives.generator_losses(gan, config, generated, text, labels=batch["labels"])
+    d, _ = objectives.discriminator_losses(gan, config, batch["images"], generated["images"],
                                            text, mismatched_text=mismatched,
                                            labels=batch["labels"])
 
@@ -246,7 +246,7 @@ def test_character_classification_adds_its_term_to_both_objectives(trunk):
     assert np.isfinite(float(logs["d_character"])) and np.isfinite(float(logs["g_character"]))
 
     with pytest.raises(ValueError, match="needs the frames' character labels"):
-        gan_losses.generator_losses(gan, config, generated, text)
+        objectives.generator_losses(gan, config, generated, text)
     with pytest.raises(ValueError, match="needs a dataset with character labels"):
         build_story_gan(config, VOCAB, LENGTH)
 
@@ -259,14 +259,14 @@ def test_character_fake_frames_adds_the_fakes_to_the_discriminators_character_te
     fakes = np.random.default_rng(5).uniform(-1, 1, batch["images"].shape).astype("float32")
 
     def d_terms():
-        return gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+        return objectives.discriminator_losses(gan, config, batch["images"], fakes, text,
                                                mismatched_text=mismatched,
                                                labels=batch["labels"])[0]
 
     real_only = d_terms()
     config.losses.character_fake_frames = True
     both = d_terms()
-    fake_logits = gan.discriminator(gan_losses.discriminator_inputs(fakes, text),
+    fake_logits = gan.discriminator(objectives.discriminator_inputs(fakes, text),
                                     training=True)["characters"]
     fake_term = float(character_loss(fake_logits, np.reshape(batch["labels"], (-1, 3))))
     np.testing.assert_allclose(float(both["character"]),
@@ -286,7 +286,7 @@ def test_r1_gamma_adds_the_real_frames_gradient_penalty_to_the_discriminator():
     gan = build_story_gan(config, VOCAB, LENGTH)
     batch = random_batch(config, 2)
     text = encode_stories(gan.text_encoder, batch["token_ids"])
-    inputs = gan_losses.discriminator_inputs(batch["images"], text)
+    inputs = objectives.discriminator_inputs(batch["images"], text)
     frames = tf.constant(inputs["images"])
     with tf.GradientTape() as tape:
         tape.watch(frames)
@@ -314,7 +314,7 @@ def test_label_projection_conditions_the_discriminators_gan_term_on_the_characte
     fakes = np.random.default_rng(5).uniform(-1, 1, batch["images"].shape).astype("float32")
 
     def logits(images, sentences, labels):
-        return gan.discriminator(gan_losses.discriminator_inputs(images, sentences, labels),
+        return gan.discriminator(objectives.discriminator_inputs(images, sentences, labels),
                                  training=True)
 
     real = logits(batch["images"], text, batch["labels"])
@@ -323,7 +323,7 @@ def test_label_projection_conditions_the_discriminators_gan_term_on_the_characte
     expected = (discriminator_gan_loss(real["conditional"], fake["conditional"], wrong)
                 + config.losses.unconditional_weight
                 * discriminator_gan_loss(real["unconditional"], fake["unconditional"]))
-    d, _ = gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+    d, _ = objectives.discriminator_losses(gan, config, batch["images"], fakes, text,
                                            mismatched_text=mismatched, labels=batch["labels"],
                                            mismatched_labels=batch["mismatched_labels"])
     np.testing.assert_allclose(float(d["gan"]), float(expected), rtol=1e-5)
@@ -337,10 +337,10 @@ def test_label_projection_conditions_the_discriminators_gan_term_on_the_characte
     assert np.isfinite(float(logs["d_gan"])) and np.isfinite(float(logs["g_gan"]))
     assert _changed(before, gan.discriminator.label_projection.weights)
     with pytest.raises(ValueError, match="needs the mismatched_labels"):
-        gan_losses.discriminator_losses(gan, config, batch["images"], fakes, text,
+        objectives.discriminator_losses(gan, config, batch["images"], fakes, text,
                                         mismatched_text=mismatched, labels=batch["labels"])
     with pytest.raises(ValueError, match="needs the frames' character labels"):
-        gan_losses.generator_losses(gan, config, {"images": fakes}, text)
+        objectives.generator_losses(gan, config, {"images": fakes}, text)
     with pytest.raises(ValueError, match="label_projection needs a dataset with character"):
         build_story_gan(config, VOCAB, LENGTH)
 
@@ -355,7 +355,7 @@ def test_story_condition_judges_each_frame_against_its_whole_story(story_conditi
 
     def frame_0_logits(token_ids):
         text = encode_stories(gan.text_encoder, token_ids)
-        logits = gan.discriminator(gan_losses.discriminator_inputs(batch["images"], text))
+        logits = gan.discriminator(objectives.discriminator_inputs(batch["images"], text))
         return np.asarray(logits["conditional"])[0], np.asarray(logits["unconditional"])[0]
 
     other = batch["token_ids"].copy()

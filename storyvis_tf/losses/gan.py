@@ -1,7 +1,7 @@
 """Adversarial losses (paper Eq. 8, 10), the auxiliary character classification of the StoryGAN
 code line, and the conditioning-augmentation KL term (StackGAN): single terms. The full
 objectives of D and G that sum them with the contrastive and clustering terms (Eq. 7, 9) are
-`storyvis_tf.training.gan_losses.discriminator_losses` / `generator_losses`
+`storyvis_tf.training.objectives.discriminator_losses` / `generator_losses`
 (docs/PAPER_MAP.md).
 
 The discriminator gives one logit per frame, D = sigmoid(logit); logits [B, T] (B stories of T

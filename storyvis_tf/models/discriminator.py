@@ -351,7 +351,7 @@ class CoupledFusionDiscriminator(keras.Model):
 
     The fusion map X = f(v_region) g(s_word)^T (Eq. 3) is built outside, by the training
     losses, from the frozen image encoder's regions and the text encoder's words through the
-    projection heads f, g (`gan_losses.frame_logits`), so D's GAN loss trains the heads that
+    projection heads f, g (`objectives.frame_logits`), so D's GAN loss trains the heads that
     the contrastive and clustering terms train ("feeding fusion features into the
     discriminator can help regularize training and stabilize clustering"). Here: the map on
     the encoder's region grid, [N, h, w, L], a 3x3 conv to base_channels (LeakyReLU 0.2),

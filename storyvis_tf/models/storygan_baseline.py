@@ -11,7 +11,7 @@ Discriminators (`StoryGANDiscriminator` holds both, so one optimiser trains them
          `ImageDiscriminator`;
   story  D_S(X, S) = sigmoid(w^T (E_img(X) . E_txt(S)) + b) over the whole story,
          `StoryDiscriminator`.
-The objective alpha L_image + beta L_story + L_KL is `training.storygan_losses`.
+The objective alpha L_image + beta L_story + L_KL is `training.storygan_objectives`.
 """
 import keras
 from keras import ops

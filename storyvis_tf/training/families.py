@@ -4,10 +4,10 @@ exports through the same signature (sentences in, images out) and is scored by t
 evaluator; docs/MODEL_FAMILIES.md describes each one and its departures from its paper.
 
   clustering     the main paper's contrastive + clustering GAN (`models.generator`,
-                 `models.discriminator`; objective `gan_losses`);
-  storygan       StoryGAN (`models.storygan_baseline`; objective `storygan_losses`, to which
-                 `gan_losses`' entry points hand over);
-  dynamic_block  the dynamic-block GAN (`models.dynamic_block`; objective `gan_losses`, its
+                 `models.discriminator`; objective `objectives`);
+  storygan       StoryGAN (`models.storygan_baseline`; objective `storygan_objectives`, to which
+                 `objectives`' entry points hand over);
+  dynamic_block  the dynamic-block GAN (`models.dynamic_block`; objective `objectives`, its
                  alignment terms switched off by its configs: the plain conditional GAN loss).
 With model.text_interpolation any family's generator is wrapped in GAN-INT's
 `TextInterpolation`.
@@ -19,7 +19,7 @@ from storyvis_tf.models.dynamic_block import DynamicBlockDiscriminator, DynamicB
 from storyvis_tf.models.generator import StoryGenerator
 from storyvis_tf.models.storygan_baseline import StoryGANDiscriminator, StoryGANGenerator
 from storyvis_tf.models.text_interpolation import TextInterpolation
-from storyvis_tf.training.gan_losses import CONTRASTIVE_SWITCHES
+from storyvis_tf.training.objectives import CONTRASTIVE_SWITCHES
 
 FAMILIES = ("clustering", "storygan", "dynamic_block")
 # Trainable parameters (generator, discriminator) the papers state, and where.

@@ -3,7 +3,7 @@ StoryGAN whose `train_step(state, batch)` is the stateless, jit-compiled form of
 step, for Keras' JAX trainer (`fit`).
 
 It is the same update as `StoryGAN.train_step`, built from the same
-`gan_losses.discriminator_losses` / `generator_losses`: encode the sentences, generate the
+`objectives.discriminator_losses` / `generator_losses`: encode the sentences, generate the
 stories once, a discriminator step, the clustering memory update, a generator step on the same
 fakes against the updated discriminator, the generator's weight average, the loss trackers.
 What differs is only the plumbing:
@@ -36,7 +36,7 @@ import numpy as np
 from keras import ops
 
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import gan_losses
+from storyvis_tf.training import objectives
 from storyvis_tf.training.story_gan import StoryGAN
 
 # Independent random streams of a training step, folded into its (seed, step) key.
@@ -100,14 +100,14 @@ class JaxStoryGAN(StoryGAN):
 
         def discriminator_objective(d_values):
             with scope(zip(d_variables, d_values)) as discriminating:
-                terms, real_features = gan_losses.discriminator_losses(
+                terms, real_features = objectives.discriminator_losses(
                     self, config, batch["images"], generated["images"], text,
                     mismatched_text=mismatched_text, labels=batch["labels"],
                     mismatched_labels=batch.get("mismatched_labels"))
                 if config.losses.r1_gamma:
-                    terms["r1"] = self._r1_penalty(discriminating, batch["images"], text,
-                                                   batch["labels"])
-                    terms["total"] = terms["total"] + 0.5 * config.losses.r1_gamma * terms["r1"]
+                    terms = objectives.add_r1(
+                        terms, self._r1_penalty(discriminating, batch["images"], text,
+                                                batch["labels"]), config.losses.r1_gamma)
                 loss = self.d_optimizer.scale_loss(terms["total"])
             return loss, (terms, real_features, discriminating.values())
 
@@ -123,7 +123,7 @@ class JaxStoryGAN(StoryGAN):
         # Generator step (Eq. 9-10 + KL): the same fakes against the updated discriminator.
         def generator_objective(outputs):
             with scope() as judging:
-                terms = gan_losses.generator_losses(self, config, outputs, text,
+                terms = objectives.generator_losses(self, config, outputs, text,
                                                     labels=batch["labels"])
                 loss = self.g_optimizer.scale_loss(terms["total"])
             return loss, (terms, judging.values())
@@ -141,23 +141,17 @@ class JaxStoryGAN(StoryGAN):
         return logs, tuple([current[id(v)] for v in part] for part in _state_parts(self))
 
     def _r1_penalty(self, scope, real_images, text, labels):
-        """`StoryGAN._r1_penalty` under jax.grad: the squared norm of the gradient of D's
-        real/fake logits with respect to each real frame, averaged over frames. What D's call
-        writes (spectral-norm state) goes back into `scope`, as the TF step's D call writes its
-        variables."""
-        labels = gan_losses.projected_labels(self.config, labels)
-
+        """`objectives.r1_penalty` of the gradient of `objectives.r1_score` with respect to
+        the real frames, under jax.grad. What D's call writes (spectral-norm state) goes back
+        into `scope`, as the TF step's D call writes its variables."""
         def score(images):
             with scope.nested() as scoring:
-                logits = gan_losses.frame_logits(self, self.config, images, text, labels)
-            total = sum(ops.sum(ops.cast(logits[name], "float32"))
-                        for name in ("conditional", "unconditional") if name in logits)
+                total = objectives.r1_score(self, self.config, images, text, labels)
             return total, scoring.values()
 
         gradient, updates = jax.grad(score, has_aux=True)(real_images)
         scope.update(updates)
-        gradient = ops.cast(gradient, "float32")
-        return ops.mean(ops.sum(ops.square(gradient), axis=(2, 3, 4)))
+        return objectives.r1_penalty(gradient)
 
 
 class _OptimizerPair:

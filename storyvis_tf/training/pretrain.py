@@ -12,7 +12,7 @@ Objectives (config `pretrain.objective`):
 - "eq6": the main paper's offline-clustering pretraining, Eq. 6: contrastive terms at the four
   levels (SI-SS, I-S, R-W, SR-W) through the heads f, g plus the clustering loss (Eq. 5) on the
   fusion features X = f(v_region) g(s_word)^T, encoders and heads trained jointly. These are the
-  terms of the GAN discriminator's objective on real pairs (`gan_losses`, Eq. 7 without GAN),
+  terms of the GAN discriminator's objective on real pairs (`objectives`, Eq. 7 without GAN),
   with the same `config.losses` switches. The clustering term is ONLINE during pretraining: a
   memory of the last `clustering.memory_batches` batches re-clustered with in-graph K-means every
   `clustering.every_n_batches` batches (`ClusteringMemory`), zero until the memory is full.
@@ -60,7 +60,7 @@ from storyvis_tf.training.callbacks import CrashSafeBackup
 from storyvis_tf.training.clustering_memory import (ALGORITHMS, FEATURES, ClusteringMemory,
                                                     clustering_feature_dim, clustering_features,
                                                     rows_per_frame)
-from storyvis_tf.training.gan_losses import (CONTRASTIVE_SWITCHES, alignment_terms, embed_story,
+from storyvis_tf.training.objectives import (CONTRASTIVE_SWITCHES, alignment_terms, embed_story,
                                              single_replica)
 from storyvis_tf.training.resume import CHECKPOINTS, ResumeError, check_resume
 

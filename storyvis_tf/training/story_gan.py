@@ -4,14 +4,14 @@
 DCGAN: encode the sentences, generate the stories once, a discriminator step (Eq. 7-8), the
 clustering memory update, a generator step on the same fakes against the updated discriminator
 (Eq. 9-10, as the authors' loop does), and the metric trackers. The losses themselves are the
-backend-agnostic `gan_losses.discriminator_losses` / `generator_losses`; this module only does
+backend-agnostic `objectives.discriminator_losses` / `generator_losses`; this module only does
 the TensorFlow plumbing: gradient tapes, tf.distribute, loss scaling.
 
 Distribution (tf.distribute.MirroredStrategy): one device and N replicas give the same update
 for the same global batch, because
 - every loss is divided by the number of replicas and the optimisers sum the replicas'
   gradients; the per-example terms are replica means, the batch-coupled contrastive terms are
-  computed on the all-gathered global batch (see gan_losses);
+  computed on the all-gathered global batch (see objectives);
 - the noise z of a story and the reparameterisation noise of its conditioning augmentation are
   drawn for the whole global batch from (seed, step) and each replica takes its slice, so they
   depend neither on the replica count nor on whether the run was resumed;
@@ -29,7 +29,7 @@ from keras import ops
 
 from storyvis_tf.models.discriminator import build_discriminator
 from storyvis_tf.models.text_encoder import encode_stories
-from storyvis_tf.training import families, gan_losses, storygan_losses
+from storyvis_tf.training import families, objectives, storygan_objectives
 from storyvis_tf.training.callbacks import HierarchicalReclustering
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
                                                      rows_per_frame)
@@ -130,9 +130,9 @@ class StoryGAN(keras.Model):
         noise = ops.zeros((stories, self.config.generator.noise_dim))
         images = self.generator(self.generator_inputs(story, text, noise),
                                 training=False)["images"]
-        gan_losses.embed_story(self, images, text, self.config.losses.story_image)
-        gan_losses.frame_logits(self, self.config, images, text,
-                                gan_losses.projected_labels(self.config, story["labels"]),
+        objectives.embed_story(self, images, text, self.config.losses.story_image)
+        objectives.frame_logits(self, self.config, images, text,
+                                objectives.projected_labels(self.config, story["labels"]),
                                 training=False)
         self.built = True
 
@@ -154,14 +154,14 @@ class StoryGAN(keras.Model):
 
         # Discriminator step (Eq. 7-8): real pairs train D and the heads f, g; fakes held fixed.
         with tf.GradientTape() as discriminator_tape:
-            d_terms, real_features = gan_losses.discriminator_losses(
+            d_terms, real_features = objectives.discriminator_losses(
                 self, self.config, batch["images"], ops.stop_gradient(generated["images"]), text,
                 gather=_gather_replicas, mismatched_text=mismatched_text,
                 labels=batch["labels"], mismatched_labels=batch.get("mismatched_labels"))
             if self.config.losses.r1_gamma:
-                d_terms["r1"] = self._r1_penalty(batch["images"], text, batch["labels"])
-                d_terms["total"] = (d_terms["total"]
-                                    + 0.5 * self.config.losses.r1_gamma * d_terms["r1"])
+                d_terms = objectives.add_r1(
+                    d_terms, self._r1_penalty(batch["images"], text, batch["labels"]),
+                    self.config.losses.r1_gamma)
             d_loss = _replica_share(self.d_optimizer, d_terms["total"])
         d_variables = self.discriminator_variables
         self.d_optimizer.apply(discriminator_tape.gradient(d_loss, d_variables), d_variables)
@@ -170,7 +170,7 @@ class StoryGAN(keras.Model):
 
         # Generator step (Eq. 9-10 + KL): the same fakes against the updated discriminator.
         with generator_tape:
-            g_terms = gan_losses.generator_losses(self, self.config, generated, text,
+            g_terms = objectives.generator_losses(self, self.config, generated, text,
                                                   gather=_gather_replicas, labels=batch["labels"])
             g_loss = _replica_share(self.g_optimizer, g_terms["total"])
         g_variables = self.generator.trainable_variables
@@ -180,20 +180,13 @@ class StoryGAN(keras.Model):
         return self._track(d=d_terms, g=g_terms)
 
     def _r1_penalty(self, real_images, text, labels):
-        """R1 (Mescheder et al. 2018): the squared norm of the gradient of D's real/fake
-        logits (conditional, and unconditional with a joint D) with respect to each real
-        frame, averaged over frames. It keeps D smooth around the data, so G's gradient through
-        it carries no pixel-level noise; added to D's total as r1_gamma / 2 * r1 (StyleGAN's
-        form)."""
-        labels = gan_losses.projected_labels(self.config, labels)
+        """`objectives.r1_penalty` of the gradient of `objectives.r1_score` with respect to the
+        real frames, taken with a gradient tape."""
         real_images = tf.convert_to_tensor(real_images)
         with tf.GradientTape() as tape:
             tape.watch(real_images)
-            logits = gan_losses.frame_logits(self, self.config, real_images, text, labels)
-            score = tf.add_n([tf.reduce_sum(logits[name]) for name in
-                              ("conditional", "unconditional") if name in logits])
-        gradient = tf.cast(tape.gradient(score, real_images), tf.float32)
-        return tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[2, 3, 4]))
+            score = objectives.r1_score(self, self.config, real_images, text, labels)
+        return objectives.r1_penalty(tape.gradient(score, real_images))
 
     def averaged_generator(self):
         """Context in which the generator holds its weight average (samples, run-directory
@@ -235,16 +228,16 @@ class StoryGAN(keras.Model):
 def loss_term_names(config) -> dict[str, tuple[str, ...]]:
     """The keys of `discriminator_losses` ("d") and `generator_losses` ("g") under `config`."""
     if config.model.family == "storygan":
-        return storygan_losses.loss_term_names(config)
+        return storygan_objectives.loss_term_names(config)
     losses = config.losses
-    contrastive = [key for key, switch in gan_losses.CONTRASTIVE_SWITCHES.items()
+    contrastive = [key for key, switch in objectives.CONTRASTIVE_SWITCHES.items()
                    if losses[switch]]
     character = ("character",) if losses.character_classification else ()
     cluster = ("cluster",) if losses.cluster else ()
     kl = ("kl",) if config.generator.conditioning_augmentation else ()
     r1 = ("r1",) if losses.r1_gamma else ()
     interpolation = ("interpolation",) if config.model.text_interpolation else ()
-    generator_levels = gan_losses.generator_alignment_levels(config)
+    generator_levels = objectives.generator_alignment_levels(config)
     return {"d": ("gan", *character, *contrastive, *cluster, *r1, "total"),
             "g": ("gan", *character, *interpolation,
                   *(key for key in contrastive if key in generator_levels),

@@ -1,5 +1,5 @@
 """StoryGAN's objective (`papers/storygan-notes.txt`, "Training strategy") as dicts of named
-terms, backend-agnostic (keras.ops only), with the same interface as `gan_losses`
+terms, backend-agnostic (keras.ops only), with the same interface as `objectives`
 (`discriminator_losses`, `generator_losses`), so a train step of either backend trains the
 StoryGAN family by the same gradient plumbing:
 
@@ -17,7 +17,7 @@ Terms, by key:
   total          D: alpha image + beta story;
                  G: alpha (image + interpolation) + beta story + losses.kl_weight kl.
 alpha, beta = model.storygan.image_weight, story_weight. StoryGAN's terms compare no pairs
-across the batch, so `gather` is not read (kept for the shared interface). `gan_losses`'
+across the batch, so `gather` is not read (kept for the shared interface). `objectives`'
 entry points (`discriminator_losses`, `generator_losses`, `frame_logits`) hand over to these
 under model.family = "storygan", so a train step written against them trains StoryGAN too.
 """
@@ -40,7 +40,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
                          gather: Callable | None = None, mismatched_text=None, labels=None,
                          mismatched_labels=None):
     """D_I's and D_S's losses on real stories and fakes (whose gradient is stopped here).
-    Arguments as `gan_losses.discriminator_losses` (labels are not read). Returns (terms, None):
+    Arguments as `objectives.discriminator_losses` (labels are not read). Returns (terms, None):
     no clustering features."""
     real = discriminator_logits(networks, real_images, text)
     fake = discriminator_logits(networks, ops.stop_gradient(fake_images), text)
@@ -59,7 +59,7 @@ def generator_losses(networks, config, generated, text, gather: Callable | None 
                      labels=None):
     """G's terms on its output `generated` ("images", and "mu", "logvar" with conditioning
     augmentation, "interpolated" with model.text_interpolation). Arguments as
-    `gan_losses.generator_losses`."""
+    `objectives.generator_losses`."""
     fake = discriminator_logits(networks, generated["images"], text)
     terms = {name: generator_gan_loss(fake[name]) for name in ("image", "story")}
     if "interpolated" in generated:

@@ -1,7 +1,9 @@
-"""The story GAN's two objectives as dicts of named terms (backend-agnostic, keras.ops only):
-`discriminator_losses` (paper Eq. 7-8) and `generator_losses` (Eq. 9-10). A train step (TF here)
-only does the gradient plumbing around them. Under model.family = "storygan" they and
-`frame_logits` hand over to StoryGAN's objective (`storygan_losses`); the dynamic-block family
+"""The story GAN's full objectives, the one home of what each network minimises, as dicts of
+named terms (backend-agnostic, keras.ops only): `discriminator_losses` (paper Eq. 7-8, + R1:
+`r1_score`, `r1_penalty`, `add_r1`) and `generator_losses` (Eq. 9-10). The single terms live in
+`storyvis_tf.losses`; a train step (TF: `story_gan`, JAX: `jax_step`) only does the gradient
+plumbing around these. Under model.family = "storygan" they and
+`frame_logits` hand over to StoryGAN's objective (`storygan_objectives`); the dynamic-block family
 uses these terms as they are (docs/MODEL_FAMILIES.md).
 
 Terms, by key (a term switched off in `config.losses` is absent from the dict, so the logged
@@ -37,9 +39,10 @@ metrics show what was trained):
   interpolation  with model.text_interpolation, G only: GAN-INT's term (Reed et al. 2016),
            -log D of the fakes drawn for text interpolated between two stories
            (`models.text_interpolation`), weighted like gan; D never sees them.
-  r1       with losses.r1_gamma > 0, D only: the R1 gradient penalty on real frames, added to
-           D's total as r1_gamma / 2 * r1 by the train step (it needs the input gradient, so
-           it is computed there, `StoryGAN._r1_penalty`).
+  r1       with losses.r1_gamma > 0, D only: the R1 gradient penalty on real frames,
+           `r1_penalty` of the gradient of `r1_score` with respect to the real frames, added to
+           D's total as r1_gamma / 2 * r1 (`add_r1`); the input gradient is the one piece a
+           train step computes with its backend's autodiff.
   total    what is differentiated:
            D: gan_weight * gan + character_weight * character
               + si_ss + i_s + r_w + sr_w + cluster                               (Eq. 7)
@@ -75,7 +78,7 @@ from storyvis_tf.losses.gan import (character_loss, discriminator_gan_loss, gene
                                     kl_loss)
 from storyvis_tf.models.fusion import fusion_features
 from storyvis_tf.models.image_encoder import encode_story_frames
-from storyvis_tf.training import storygan_losses
+from storyvis_tf.training import storygan_objectives
 from storyvis_tf.training.clustering_memory import clustering_features
 
 # Config switch of each contrastive term (config.losses).
@@ -107,7 +110,7 @@ def discriminator_losses(networks, config, real_images, fake_images, text,
     train step writes into the clustering memory.
     """
     if config.model.family == "storygan":
-        return storygan_losses.discriminator_losses(networks, config, real_images, fake_images,
+        return storygan_objectives.discriminator_losses(networks, config, real_images, fake_images,
                                                     text, gather, mismatched_text)
     fake_images = ops.stop_gradient(fake_images)   # D's terms never reach the generator
     projected = projected_labels(config, labels)
@@ -149,7 +152,7 @@ def generator_losses(networks, config, generated, text, gather: Callable = singl
     dict of terms.
     """
     if config.model.family == "storygan":
-        return storygan_losses.generator_losses(networks, config, generated, text)
+        return storygan_objectives.generator_losses(networks, config, generated, text)
     images = generated["images"]
     levels = generator_alignment_levels(config)
     embedded = (embed_story(networks, images, text, config.losses.story_image)
@@ -327,7 +330,7 @@ def frame_logits(networks, config, images, text, labels=None, embedded=None, tra
     X = f(v_region) g(s_word)^T of the frames' regions (`embedded`, the `embed_story` output
     of `images`, or computed here) and the text's words, through the heads f, g."""
     if config.model.family == "storygan":
-        return storygan_losses.discriminator_logits(networks, images, text, training)
+        return storygan_objectives.discriminator_logits(networks, images, text, training)
     frames = images.shape[1]
     inputs = discriminator_inputs(images, text, labels)
     if config.discriminator.architecture == "coupled":
@@ -345,3 +348,24 @@ def frame_logits(networks, config, images, text, labels=None, embedded=None, tra
 def _frames(x):
     """[B, T, ...] -> [B*T, ...]: the frames of all stories as one batch."""
     return ops.reshape(x, (-1, *x.shape[2:]))
+
+
+def r1_score(networks, config, real_images, text, labels=None):
+    """The sum of D's real/fake logits (conditional, and unconditional with a joint D) over
+    the real frames `real_images` [B, T, H, W, 3] told by `text`: the function whose gradient
+    with respect to `real_images` R1 penalises. labels: as in `discriminator_losses`."""
+    logits = frame_logits(networks, config, real_images, text, projected_labels(config, labels))
+    return sum(ops.sum(ops.cast(logits[name], "float32"))
+               for name in ("conditional", "unconditional") if name in logits)
+
+
+def r1_penalty(gradient):
+    """R1 (Mescheder et al. 2018): the squared norm of `gradient` [B, T, H, W, 3] (of
+    `r1_score` with respect to the real frames) per frame, averaged over frames. It keeps D
+    smooth around the data, so G's gradient through D carries no pixel-level noise."""
+    return ops.mean(ops.sum(ops.square(ops.cast(gradient, "float32")), axis=(2, 3, 4)))
+
+
+def add_r1(terms: dict, r1, gamma: float) -> dict:
+    """D's `terms` with "r1" and r1_gamma / 2 * r1 added to its total (StyleGAN's form)."""
+    return {**terms, "r1": r1, "total": terms["total"] + 0.5 * gamma * r1}
