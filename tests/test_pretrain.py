@@ -330,13 +330,16 @@ def test_cli_writes_the_run_and_prints_retrieval(data_dir, tmp_path):
     manifest = loaded["manifest"]
     assert manifest["kind"] == "storyvis_tf.pretrain_run"
     assert manifest["vocab_sha256"] == data_manifest["vocab_sha256"]
-    assert manifest["max_sentence_length"] == 24 and manifest["epochs"] == 2
+    # The sentence length comes from the data's manifest (the flags leave it at its default).
+    length = data_manifest["max_sentence_length"]
+    assert manifest["max_sentence_length"] == length and manifest["epochs"] == 2
     assert manifest["dataset"]["splits"] == data_manifest["splits"]
-    assert manifest["centroids_shape"] == list(loaded["centroids"].shape) == [4, 16 * 24]
+    assert manifest["centroids_shape"] == list(loaded["centroids"].shape) == [4, 16 * length]
     assert sum(manifest["clustering"]["cluster_sizes"]) == manifest["clustering"]["instances"]
     assert manifest["clustering"]["instances"] == TRAIN_STORIES * 5
 
     # The loaded encoders reproduce the retrieval figures measured at the end of training.
+    config.data.max_sentence_length = length
     val = story_batches(data_dir, "val", config, shuffle=False)
     retrieval = evaluate_retrieval(EncoderPretrainer(loaded, config), val, config)
     for level in ("story", "frame"):
