@@ -14,6 +14,7 @@ an interrupted pretrain or train stage resumes where it stopped.
 """
 import os
 import shutil
+import time
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -22,9 +23,10 @@ from PIL import Image
 from pipelines import cli
 from storyvis_tf.data import loader
 from storyvis_tf.data.preprocess import run_preprocess
-from storyvis_tf.evaluation.evaluator import evaluate, summary_table
+from storyvis_tf.evaluation.evaluator import SAMPLES_DIR, evaluate, summary_table
 from storyvis_tf.export.savedmodel import export_generator
 from storyvis_tf.json_files import read_json
+from storyvis_tf.label_use import ground_truth_label_uses
 from storyvis_tf.training import pretrain, trainer
 from storyvis_tf.training.run_dir import GENERATOR_WEIGHTS
 from storyvis_tf.visualization import story_grid, to_uint8
@@ -48,6 +50,7 @@ def preview_stories(data_dir: str, path: str) -> None:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    started = time.perf_counter()
     config, out = _CONFIG.value, _OUTPUT_DIR.value
     if _OVERWRITE.value and os.path.isdir(out):
         shutil.rmtree(out)
@@ -91,6 +94,12 @@ def main(argv: list[str]) -> None:
         report = evaluate(version_dir, data_dir, "test", eval_dir, config,
                           pretrained_dir=pretrain_dir)
     print(summary_table(report))
+    labels = ground_truth_label_uses(config)
+    print(f"ground-truth character labels read by this config: "
+          f"{', '.join(labels) if labels else 'none'}")
+    print(f"generated test stories under their sentences (real frames above): "
+          f"{os.path.join(eval_dir, SAMPLES_DIR)}")
+    print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} minutes")
 
 
 if __name__ == "__main__":
