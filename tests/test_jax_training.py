@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from configs import smoke
 from storyvis_tf.data.preprocess import run_preprocess
+from tests.interruption import InterruptAtSecondEpoch
 from tests.pipeline_cli import run_pipeline
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
@@ -68,15 +69,6 @@ def state_paths(gan) -> list:
 
 def batches(arrays, batch_size):
     return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size, drop_remainder=True)
-
-
-class _InterruptAtSecondEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.epoch == 1:
-            raise RuntimeError("interrupted")
 
 
 class _StateAt(keras.callbacks.Callback):
@@ -135,7 +127,7 @@ def jax_worker(task: str, directory: str) -> None:
     saved, lost = _StateAt("first_epoch_end"), _StateAt("second_epoch_first_step")
     try:
         one.fit(data, epochs=2, verbose=0, shuffle=False, callbacks=[
-            keras.callbacks.BackupAndRestore(backup), saved, lost, _InterruptAtSecondEpoch()])
+            keras.callbacks.BackupAndRestore(backup), saved, lost, InterruptAtSecondEpoch()])
     except RuntimeError as error:
         assert "interrupted" in str(error)
     rng = np.random.default_rng(1)   # everything must come back from the backup

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from storyvis_tf.training.story_gan import build_story_gan
+from tests.interruption import InterruptAtSecondEpoch
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -75,15 +76,6 @@ def test_one_device_and_two_replicas_give_the_same_update():
             np.testing.assert_array_equal(variable.numpy(), average.numpy())
 
 
-class _InterruptAtSecondEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.epoch == 1:
-            raise RuntimeError("interrupted")
-
-
 class _StateAt(keras.callbacks.Callback):
     """Records the full training state at the end of the first epoch, at the start of fit or
     after the first step of the second epoch."""
@@ -127,7 +119,7 @@ def test_interrupted_fit_resumes_with_both_optimizer_states(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted"):
         first.fit(batches, epochs=2, verbose=0, shuffle=False, callbacks=[
             keras.callbacks.BackupAndRestore(backup), saved, lost_step,
-            _InterruptAtSecondEpoch()])
+            InterruptAtSecondEpoch()])
     assert int(first.g_optimizer.iterations.numpy()) == 3   # 2 steps + 1 of the lost epoch
 
     keras.utils.set_random_seed(1)   # other initial weights: everything must come from the backup
