@@ -178,6 +178,7 @@ def test_jumping_lifts_and_sleeping_lies_down():
     ({"num_stories": {"train": 1, "val": 1}}, "each of"),
     ({"seed": -1}, "seed"),
     ({"train_frame_choice": "last"}, "train_frame_choice"),
+    ({"frames_per_story": 0}, "frames_per_story"),
 ])
 def test_invalid_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -187,3 +188,19 @@ def test_invalid_arguments_are_named(kwargs, message):
 def test_unknown_split_is_named(reader):
     with pytest.raises(ValueError, match="unknown split 'dev'"):
         next(reader.story_refs("dev"))
+
+
+def test_one_frame_stories_for_a_single_image_text_to_image_model(tmp_path):
+    """data.frames_per_story = 1: the preprocessed embedded dataset holds one sentence and one
+    frame per record, the data a single-image text-to-image GAN trains on."""
+    from configs import smoke
+    from storyvis_tf.data.loader import load_dataset
+    from storyvis_tf.data.preprocess import run_preprocess
+
+    config = smoke.get_config()
+    config.data.frames_per_story = 1
+    manifest = run_preprocess("synthetic", "", str(tmp_path / "data"), 32,
+                              ["--direct_num_workers=1"], config=config)
+    assert manifest["frames_per_story"] == 1
+    batch = next(iter(load_dataset(str(tmp_path / "data"), "train", 2)))
+    assert batch["images"].shape == (2, 1, 32, 32, 3) and batch["sentences"].shape == (2, 1)

@@ -364,6 +364,7 @@ def run_preprocess(dataset: str, data_dir: str, output_dir: str, image_size: int
                       "seed": config.seed}
     if dataset == "synthetic":
         reader_options["num_stories"] = {split: data[f"synthetic_{split}"] for split in SPLITS}
+        reader_options["frames_per_story"] = data.frames_per_story
     if data.get("split"):
         if not reader_class(dataset).configurable_split:
             raise PreprocessArgumentError(f"data.split = {data.split!r}: the {dataset} reader "

@@ -16,7 +16,8 @@ class SyntheticReader(StoryReader):
     `data_dir` is not read (the dataset is code): "" or any path is accepted, so the pipeline's
     flags stay uniform across datasets. `train_frame_choice` has no effect either: each frame is
     rendered as one image, there is no clip to pick a frame from. `num_stories` maps each split to
-    its size (default: configs/default.py `data.synthetic_{train,val,test}`). A story's seed is
+    its size (default: configs/default.py `data.synthetic_{train,val,test}`); `frames_per_story`
+    its length (data.frames_per_story; 1 gives single-image text-to-image data). A story's seed is
     derived from (seed, split, index), so splits never share a seed and every story can be
     regenerated alone.
     """
@@ -27,12 +28,13 @@ class SyntheticReader(StoryReader):
 
     def __init__(self, data_dir: str, *, image_size: int = 64,
                  train_frame_choice: str = "middle", seed: int = 0,
-                 num_stories: dict[str, int] | None = None):
+                 num_stories: dict[str, int] | None = None, frames_per_story: int = 5):
         if num_stories is None:
             data = default_config.get_config().data
             num_stories = {"train": data.synthetic_train, "val": data.synthetic_val,
                            "test": data.synthetic_test}
         self.num_stories = dict(num_stories)
+        self.frames_per_story = frames_per_story
         super().__init__(data_dir, image_size=image_size, train_frame_choice=train_frame_choice,
                          seed=seed)
 
@@ -47,6 +49,9 @@ class SyntheticReader(StoryReader):
         if self.image_size < MIN_IMAGE_SIZE or self.image_size % 16:
             raise ValueError(f"synthetic dataset: image_size must be a multiple of 16 and at least "
                              f"{MIN_IMAGE_SIZE}, got {self.image_size}")
+        if not isinstance(self.frames_per_story, int | np.integer) or self.frames_per_story < 1:
+            raise ValueError(f"synthetic dataset: frames_per_story must be a positive integer, "
+                             f"got {self.frames_per_story!r}")
         if not isinstance(self.seed, int | np.integer) or self.seed < 0:
             raise ValueError(f"synthetic dataset: seed must be a non-negative integer, "
                              f"got {self.seed!r}")
