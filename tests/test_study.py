@@ -191,11 +191,12 @@ def test_runner_pretrains_once_per_encoder_config_and_runs_each_key_once(tmp_pat
     monkeypatch.setattr(runner, "_preprocess", lambda *args: None)
     results = runner.run_study(study, "s.py", str(tmp_path), log=lambda message: None)
     assert [kind for kind, *_ in started].count("pretrain") == 2
+    # Seed-major (plan_units): a's second seed comes last and reuses "same as a"'s run.
     assert [entry for entry in started if entry[0] == "row"] == [
-        ("row", "a", 0), ("row", "a", 1), ("row", "other encoders", 1)]
+        ("row", "a", 0), ("row", "same as a", 1), ("row", "other encoders", 1)]
     assert [(result["row"], result["seed"]) for result in results] == [
-        ("a", 0), ("a", 1), ("same as a", 1), ("other encoders", 1)]
-    assert results[1]["key"] == results[2]["key"]
+        ("a", 0), ("same as a", 1), ("other encoders", 1), ("a", 1)]
+    assert results[1]["key"] == results[3]["key"]
     assert os.path.exists(tmp_path / "comparison.png") and os.path.exists(tmp_path / "metrics.png")
 
     started.clear()
@@ -278,3 +279,15 @@ def test_smoke_study_end_to_end_then_reused(tmp_path, monkeypatch):
     assert [result["row"] for result in results] == ["baseline", "full"]
     assert os.path.exists(output / report.RESULTS_MD)
     assert list(csv.DictReader(open(output / report.RESULTS_CSV))) == lines
+
+
+def test_units_run_every_rows_first_seed_before_any_second_seed():
+    """A sitting that stops early leaves one seed of every row, not every seed of a few."""
+    from storyvis_tf.study.runner import plan_units
+
+    units = plan_units(tiny_study(rows=(Row("two seeds", "configs/smoke.py", seeds=(0, 1)),
+                                        Row("one seed", "configs/smoke.py",
+                                            {"pretrain.epochs": 2}, seeds=(0,)))))
+    assert [(unit.row, unit.seed) for unit in units] == [
+        ("two seeds", 0), ("one seed", 0), ("two seeds", 1)]
+    assert [unit.index for unit in units] == [0, 1, 2]

@@ -65,19 +65,24 @@ class Unit:
 
 
 def plan_units(study: Study) -> list[Unit]:
-    """The (row, seed) units in table order, with their configs and keys."""
+    """The (row, seed) units with their configs and keys, seed-major: every row's first seed
+    in table order, then every second seed, ... A sitting that stops early thus leaves a table
+    with one seed of every row rather than all the seeds of a few rows."""
     units = []
-    for row in study.rows:
-        for seed in study.seeds_of(row):
-            config = row_config(study, row, seed)
-            shared = at_shared_seed(study, config)
-            pretrain = keys.pretrain_key(shared)
-            units.append(Unit(
-                index=len(units), row=row.name, seed=seed,
-                key=keys.row_key(config, pretrain, {"split": study.split,
-                                                    "shared_seed": study.shared_seed}),
-                pretrain_key=pretrain, train_config=config.to_dict(),
-                eval_config=shared.to_dict(), label_uses=tuple(ground_truth_label_uses(config))))
+    ordered = sorted(((position, row_index, row, seed)
+                      for row_index, row in enumerate(study.rows)
+                      for position, seed in enumerate(study.seeds_of(row))),
+                     key=lambda unit: unit[:2])
+    for _, _, row, seed in ordered:
+        config = row_config(study, row, seed)
+        shared = at_shared_seed(study, config)
+        pretrain = keys.pretrain_key(shared)
+        units.append(Unit(
+            index=len(units), row=row.name, seed=seed,
+            key=keys.row_key(config, pretrain, {"split": study.split,
+                                                "shared_seed": study.shared_seed}),
+            pretrain_key=pretrain, train_config=config.to_dict(),
+            eval_config=shared.to_dict(), label_uses=tuple(ground_truth_label_uses(config))))
     return units
 
 
