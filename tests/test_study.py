@@ -291,3 +291,48 @@ def test_units_run_every_rows_first_seed_before_any_second_seed():
     assert [(unit.row, unit.seed) for unit in units] == [
         ("two seeds", 0), ("one seed", 0), ("two seeds", 1)]
     assert [unit.index for unit in units] == [0, 1, 2]
+
+
+def write_pid_and_wait(path: str) -> None:
+    """A study worker's stand-in: writes its process id to `path`, then waits to be ended."""
+    import time
+
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "\nState:\tZ" not in status.read()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc (Linux)")
+def test_a_study_worker_ends_with_the_study(tmp_path):
+    """Killing the study ends its worker too, so a rerun never resumes a run directory that a
+    stray worker is still training."""
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    study = subprocess.Popen(
+        [sys.executable, "-c", "from storyvis_tf.study import runner; "
+         "from tests.test_study import write_pid_and_wait; "
+         f"runner._in_fresh_process('a worker', write_pid_and_wait, {str(pid_file)!r})"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and study.poll() is None, "the worker never started"
+        time.sleep(0.5)
+    worker = int(pid_file.read_text())
+    study.kill()
+    study.wait()
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _running(worker)

@@ -16,9 +16,12 @@ study must not hold the memory of its earlier rows. An error in a unit stops the
 the unit named; rerunning the command resumes it.
 """
 import concurrent.futures
+import ctypes
+import ctypes.util
 import dataclasses
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
 
@@ -29,6 +32,7 @@ from storyvis_tf.label_use import ground_truth_label_uses
 from storyvis_tf.study import keys, plots, report, stages
 from storyvis_tf.study.spec import Study, at_shared_seed, row_config
 
+_PR_SET_PDEATHSIG = 1   # linux/prctl.h
 DATA_DIR, PRETRAIN_DIR, ROWS_DIR, EVAL_CACHE, PLAN = ("data", "pretrain", "rows", "eval_cache",
                                                        "study.json")
 _KEY_CHARS = 16   # of a key's hex digits in directory names
@@ -175,9 +179,12 @@ def _preprocess(study: Study, config, data_dir: str, log) -> None:
 
 def _in_fresh_process(what: str, function, *args):
     """function(*args) in a new Python process (spawned: no state inherited); its exception,
-    or its process's death, becomes StudyRunError naming `what`."""
+    or its process's death, becomes StudyRunError naming `what`. The process ends with the
+    study's (`_end_with_parent`)."""
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context,
+                                                initializer=_end_with_parent,
+                                                initargs=(os.getpid(),)) as pool:
         try:
             return pool.submit(function, *args).result()
         except concurrent.futures.process.BrokenProcessPool as error:
@@ -186,3 +193,16 @@ def _in_fresh_process(what: str, function, *args):
         except Exception as error:  # the unit's own error, re-raised from its process
             raise StudyRunError(f"{what} failed: {type(error).__name__}: {error}; fix it and "
                                 "rerun the study to resume") from error
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """Makes this worker get SIGTERM when the study process dies (Linux prctl
+    PR_SET_PDEATHSIG; elsewhere a no-op). Why: a study stopped by a signal would otherwise leave
+    its worker training on, and the rerun would then resume the same run directory beside it."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:   # the study died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
