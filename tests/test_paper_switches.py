@@ -14,7 +14,8 @@ from storyvis_tf.training import objectives
 from storyvis_tf.training.story_gan import build_story_gan
 from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
 
-LABEL_FREE_CONFIGS = ("configs.paper", "configs.paper_cpu", "configs.label_free_cpu", "configs.smoke")
+LABEL_FREE_CONFIGS = ("configs.paper", "configs.paper_cpu", "configs.label_free_cpu", "configs.storygan",
+                      "configs.dynamic_block", "configs.smoke")
 
 
 def _gan(config, num_labels=0, seed=0):
@@ -164,6 +165,8 @@ def test_label_free_configs_train_the_same_bits_with_permuted_labels(module):
         config.generator[key] = tiny.generator[key]
     config.discriminator.base_channels = tiny.discriminator.base_channels
     config.discriminator.batch_norm = False
+    config.model.dynamic_block.generator_resolutions = (8, 16)   # feature maps of 16x16 frames
+    config.model.dynamic_block.discriminator_resolutions = (8,)
 
     def weights_after_a_step(labels):
         gan = _gan(config, num_labels=3)
