@@ -20,7 +20,7 @@ from configs import smoke
 from storyvis_tf.data.preprocess import run_preprocess
 from tests.interruption import InterruptAtSecondEpoch
 from tests.pipeline_cli import run_pipeline
-from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
+from tests.tiny_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 pytestmark = pytest.mark.slow
 

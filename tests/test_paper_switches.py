@@ -12,7 +12,7 @@ from storyvis_tf.label_use import ground_truth_label_uses
 from storyvis_tf.models.text_encoder import encode_stories
 from storyvis_tf.training import objectives
 from storyvis_tf.training.story_gan import build_story_gan
-from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
+from tests.tiny_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 LABEL_FREE_CONFIGS = ("configs.paper", "configs.paper_cpu", "configs.label_free_cpu", "configs.storygan",
                       "configs.dynamic_block", "configs.smoke")

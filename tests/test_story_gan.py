@@ -18,31 +18,7 @@ from storyvis_tf.training.callbacks import HierarchicalReclustering
 from storyvis_tf.training.clustering_memory import (ClusteringMemory, clustering_feature_dim,
                                                      clustering_features, rows_per_frame)
 from storyvis_tf.training.story_gan import build_story_gan, loss_term_names
-
-VOCAB, LENGTH = 12, 5
-
-
-def tiny_config(batch_size=2):
-    """configs/smoke.py at 16x16 with 2-frame stories: every loss term and module on, seconds
-    to build and step."""
-    config = smoke.get_config()
-    config.data.image_size = 16
-    config.data.frames_per_story = 2
-    config.data.max_sentence_length = LENGTH
-    config.generator.attention_resolutions = (8, 16)
-    config.train.batch_size = batch_size
-    return config
-
-
-def random_batch(config, stories, seed=0):
-    """Stories of random frames and token ids; every sentence has at least two real words."""
-    rng = np.random.default_rng(seed)
-    frames, size = config.data.frames_per_story, config.data.image_size
-    token_ids = rng.integers(1, VOCAB, (stories, frames, LENGTH)).astype("int32")
-    token_ids[..., 2:] *= rng.random((stories, frames, LENGTH - 2)) < 0.5
-    return {"images": rng.uniform(-1, 1, (stories, frames, size, size, 3)).astype("float32"),
-            "token_ids": token_ids, "mismatched_token_ids": np.roll(token_ids, 1, axis=0),
-            "labels": np.zeros((stories, frames, 3), "float32")}
+from tests.tiny_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 
 @pytest.fixture(scope="module")

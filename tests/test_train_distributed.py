@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from storyvis_tf.training.story_gan import build_story_gan
 from tests.interruption import InterruptAtSecondEpoch
-from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
+from tests.tiny_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 pytestmark = pytest.mark.slow
 

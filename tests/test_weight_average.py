@@ -6,7 +6,7 @@ import pytest
 
 from storyvis_tf.training.story_gan import build_story_gan
 from storyvis_tf.training.weight_average import WeightAverage
-from tests.test_story_gan import LENGTH, VOCAB, random_batch, tiny_config
+from tests.tiny_gan import LENGTH, VOCAB, random_batch, tiny_config
 
 
 def _variables():
