@@ -18,31 +18,17 @@ import uuid
 
 import tensorflow as tf
 
-DATA_KIND = "storyvis_tf.preprocessed_data"
-PRETRAIN_KIND = "storyvis_tf.pretrain_run"
-RUN_KIND = "storyvis_tf.train_run"
-EXPORT_KIND = "storyvis_tf.generator_export"            # one version, EXPORT/<version>/
-EXPORTS_KIND = "storyvis_tf.generator_exports"          # the model directory EXPORT/
-EVALUATION_KIND = "storyvis_tf.evaluation"
-KINDS = {
-    DATA_KIND: "preprocessed data (pipelines.preprocess)",
-    PRETRAIN_KIND: "a pretraining run (pipelines.pretrain)",
-    RUN_KIND: "a training run (pipelines.train)",
-    EXPORT_KIND: "an exported generator version (pipelines.export)",
-    EXPORTS_KIND: "an export model directory of versions (pipelines.export)",
-    EVALUATION_KIND: "an evaluation (pipelines.evaluate)",
-}
+# The kinds and their words, importable from here too (defined in stage_kinds, which needs no
+# TensorFlow).
+from storyvis_tf.stage_kinds import (DATA_KIND, EVALUATION_KIND, EXPORT_KIND,  # noqa: F401
+                                     EXPORTS_KIND, KINDS, PRETRAIN_KIND, RUN_KIND, describe)
+
 MANIFEST, STAGE_FILE, METRICS = "manifest.json", "stage.json", "metrics.json"
 EXPORT_MANIFEST = os.path.join("assets", MANIFEST)
 
 
 class StageDirectoryError(ValueError):
     """A directory of another stage (or an unwritable one) was given; names what was found."""
-
-
-def describe(kind: str) -> str:
-    """Words for a kind, e.g. "a training run (pipelines.train)"."""
-    return KINDS.get(kind, f"a directory of unknown kind {kind!r}")
 
 
 def directory_kind(path: str) -> tuple[str | None, str | None]:

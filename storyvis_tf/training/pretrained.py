@@ -23,7 +23,7 @@ import numpy as np
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.fusion import ProjectionHead
 from storyvis_tf.models.image_encoder import ImageEncoder
-from storyvis_tf.stage_dirs import PRETRAIN_KIND
+from storyvis_tf.stage_kinds import PRETRAIN_KIND
 from storyvis_tf.text.vocabulary import Vocabulary
 from storyvis_tf.training.run_dir import build_text_encoder
 from storyvis_tf.weights_files import load_weights, save_weights_atomically

@@ -16,7 +16,7 @@ import ml_collections
 
 from storyvis_tf.json_files import read_json, write_json
 from storyvis_tf.models.text_encoder import TextEncoder
-from storyvis_tf.stage_dirs import RUN_KIND
+from storyvis_tf.stage_kinds import RUN_KIND
 from storyvis_tf.text.vocabulary import Vocabulary
 from storyvis_tf.training import families
 from storyvis_tf.weights_files import load_weights, save_weights_atomically
