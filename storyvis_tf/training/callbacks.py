@@ -8,7 +8,6 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 
 from storyvis_tf.json_files import read_json, write_json
@@ -74,7 +73,8 @@ class StorySamples(keras.callbacks.Callback):
             raise ValueError(f"train.sample_every_epochs must be >= 1, got {every_epochs}")
         self.samples_dir = os.path.join(run_dir, SAMPLES_DIR)
         self.stories, self.noise, self.every_epochs = stories, noise, every_epochs
-        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard", "samples"))
+        self.write_summary = _image_summary_writer(os.path.join(run_dir, "tensorboard",
+                                                                "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
@@ -86,9 +86,7 @@ class StorySamples(keras.callbacks.Callback):
         grid = story_grid(to_uint8(images), self.stories["sentences"])
         os.makedirs(self.samples_dir, exist_ok=True)
         Image.fromarray(grid).save(os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
-        with self.writer.as_default():
-            tf.summary.image("samples", grid[None], step=epoch + 1)
-        self.writer.flush()
+        self.write_summary(grid, epoch + 1)
 
 
 class GenerationArtifacts(keras.callbacks.Callback):
@@ -158,6 +156,23 @@ class HierarchicalReclustering(keras.callbacks.Callback):
         if bool(memory.recluster_due()):
             memory.assign_centroids(hierarchical_centroids(np.asarray(memory.memory.numpy()),
                                                            memory.k))
+
+
+def _image_summary_writer(log_dir: str):
+    """write(image [H, W, 3] uint8, step): the image as TensorBoard summary "samples" in
+    log_dir. TensorFlow's summary writer, imported here rather than with this module, which the
+    JAX backend imports (StoryGAN.fit's HierarchicalReclustering) where TensorFlow may be
+    missing; pipelines.train, which adds StorySamples, has it under either backend (tf.data)."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(log_dir)
+
+    def write(image, step: int) -> None:
+        with writer.as_default():
+            tf.summary.image("samples", image[None], step=step)
+        writer.flush()
+
+    return write
 
 
 def _step(model) -> int:
