@@ -1,4 +1,7 @@
-"""The contrastive + clustering story GAN as a Keras model trained by `fit` (TensorFlow backend).
+"""The contrastive + clustering story GAN as a Keras model trained by `fit`: `StoryGAN` (its
+networks and state, built by `build_story_gan` under either Keras backend) and its TensorFlow
+train step; under KERAS_BACKEND=jax, `build_story_gan` returns `jax_step.JaxStoryGAN`, whose
+train step is the same update in JAX.
 
 `StoryGAN.train_step` is the whole GAN update, top to bottom, in the manner of the keras-io
 DCGAN: encode the sentences, generate the stories once, a discriminator step (Eq. 7-8), the
@@ -18,13 +21,16 @@ for the same global batch, because
 - batch normalisation uses the global batch's statistics (`synchronized=True` on every
   BatchNormalization layer when there is more than one replica);
 - the clustering memory stores the global batch (see clustering_memory).
+
+TensorFlow is imported by the TensorFlow-only code (the train step and its replica helpers, the
+default strategy, `mismatched_stories` of tensors), not with this module, so that the JAX
+backend builds and trains the model where TensorFlow is not installed (docs/JAX.md).
 """
 import contextlib
 
 import keras
 import ml_collections
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from storyvis_tf.models.discriminator import build_discriminator
@@ -137,6 +143,8 @@ class StoryGAN(keras.Model):
         self.built = True
 
     def train_step(self, batch):
+        import tensorflow as tf
+
         text = encode_stories(self.text_encoder, batch["token_ids"], training=False)
         stories = tf.shape(batch["token_ids"])[0]
         generator = self.config.generator
@@ -182,6 +190,8 @@ class StoryGAN(keras.Model):
     def _r1_penalty(self, real_images, text, labels):
         """`objectives.r1_penalty` of the gradient of `objectives.r1_score` with respect to the
         real frames, taken with a gradient tape."""
+        import tensorflow as tf
+
         real_images = tf.convert_to_tensor(real_images)
         with tf.GradientTape() as tape:
             tape.watch(real_images)
@@ -210,6 +220,8 @@ class StoryGAN(keras.Model):
         """N(0, I) [stories, dim] for this replica's `stories`: drawn for the global batch from
         (config.seed, step) and `stream`, this replica's slice taken, so neither the replica
         count nor a resume changes a story's draw."""
+        import tensorflow as tf
+
         context = tf.distribute.get_replica_context()
         seed = tf.stack([tf.constant(self.config.seed, tf.int64),
                          tf.cast(self.g_optimizer.iterations, tf.int64)])
@@ -244,18 +256,37 @@ def loss_term_names(config) -> dict[str, tuple[str, ...]]:
                   *(cluster if generator_levels else ()), *kl, "total")}
 
 
+def training_features(batch: dict, config) -> dict:
+    """What train_step reads (fit cannot distribute string tensors it does not need), and the
+    mismatched sentences when losses.mismatched_pairs asks for them (with their labels when
+    discriminator.label_projection needs those too). `batch`: tensors (the tf.data pipeline) or
+    NumPy arrays (`mismatched_stories`)."""
+    features = {key: batch[key] for key in ("images", "token_ids", "labels")}
+    if config.losses.mismatched_pairs:
+        features["mismatched_token_ids"] = mismatched_stories(batch["token_ids"])
+        if config.discriminator.label_projection:
+            features["mismatched_labels"] = mismatched_stories(batch["labels"])
+    return features
+
+
 def mismatched_stories(stories):
     """Each story's sentences (token ids [B, T, L], or their labels [B, T, C]) paired with the
     next story's in the (global) batch: the mismatched pairs of losses.mismatched_pairs.
     Computed on the global batch before fit distributes it, so the pairing does not depend on
-    the replica count; a TensorFlow op, as it runs in the tf.data pipeline under either Keras
-    backend."""
+    the replica count: a TensorFlow op on a tensor, as it runs in the tf.data pipeline under
+    either Keras backend; the same roll in NumPy on an array (benchmarks' random batches)."""
+    if isinstance(stories, np.ndarray):
+        return np.roll(stories, 1, axis=0)
+    import tensorflow as tf
+
     return tf.roll(stories, 1, axis=0)
 
 
 def _gather_replicas(x):
     """A replica's [n, ...] -> the global batch's [N, ...] (identity on one replica). The
     all-gather's gradient sums the replicas' upstream gradients and hands each its slice."""
+    import tensorflow as tf
+
     context = tf.distribute.get_replica_context()
     replicas = context.num_replicas_in_sync
     if replicas == 1:
@@ -271,6 +302,8 @@ def _replica_share(optimizer, loss):
     """What this replica differentiates of a global-batch loss: the loss divided by the replica
     count (the optimiser sums the replicas' gradients), scaled for float16 by a
     LossScaleOptimizer (`scale_loss` is the identity for a plain optimiser)."""
+    import tensorflow as tf
+
     return optimizer.scale_loss(loss / tf.distribute.get_replica_context().num_replicas_in_sync)
 
 
@@ -278,8 +311,9 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
                     pretrained: dict | None = None, strategy=None,
                     num_labels: int = 0) -> StoryGAN:
     """Every network, the clustering state and both optimisers, created and built inside
-    `strategy.scope()` (default: the current strategy) under config.train.mixed_precision,
-    compiled and ready for `fit`.
+    `strategy.scope()` (default: the current tf.distribute strategy; under the JAX backend, one
+    replica and no TensorFlow: `jax_distribution` distributes there) under
+    config.train.mixed_precision, compiled and ready for `fit`.
 
     pretrained: `training.pretrained.load_pretrained` output (text_encoder, image_encoder,
     visual_head, language_head, centroids), created under the same strategy's scope; without
@@ -287,7 +321,7 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
     needs its centroids. num_labels: labels per frame in the data (generator.use_character_labels,
     losses.character_classification, discriminator.label_projection).
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or _current_strategy()
     replicas = strategy.num_replicas_in_sync
     if config.train.jit_compile and replicas > 1:
         raise ValueError(f"train.jit_compile=True does not work with MirroredStrategy over "
@@ -311,10 +345,13 @@ def build_story_gan(config: ml_collections.ConfigDict, vocab_size: int, max_sent
                          f"{replica_frames} frames each replica's discriminator sees "
                          f"(train.batch_size / replicas x data.frames_per_story)")
     with _dtype_policy(config.train.mixed_precision), strategy.scope():
-        networks = _networks(config, vocab_size, max_sentence_length, pretrained, num_labels)
+        encoders = (build_encoders(config, vocab_size, config.data.image_size,
+                                   max_sentence_length) if pretrained is None else pretrained)
+        regions = _region_count(encoders["image_encoder"], config.data.image_size)
+        networks = _networks(config, encoders, regions, num_labels)
         decay = config.train.generator_average_decay
         gan = _story_gan_class()(config, **networks, clustering=_clustering_memory(
-            config, networks["image_encoder"], max_sentence_length, pretrained),
+            config, regions, max_sentence_length, pretrained),
             generator_average=WeightAverage(decay, name="generator_average") if decay else None)
         gan.build_networks(max_sentence_length, num_labels)
         if gan.generator_average is not None:
@@ -342,32 +379,47 @@ def _story_gan_class() -> type:
     return StoryGAN
 
 
-def _networks(config, vocab_size, max_sentence_length, pretrained, num_labels) -> dict:
-    encoders = (build_encoders(config, vocab_size, config.data.image_size, max_sentence_length)
-                if pretrained is None else pretrained)
+def _current_strategy():
+    """The tf.distribute strategy in scope; under the JAX backend, which distributes through
+    keras.distribution (`jax_distribution`) and may run without TensorFlow, `_OneReplica`."""
+    if keras.backend.backend() == "jax":
+        return _OneReplica()
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy()
+
+
+class _OneReplica:
+    """What build_story_gan reads of a strategy: one replica, and a scope that does nothing."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def _networks(config, encoders, regions: int, num_labels) -> dict:
+    """The encoders and heads of `encoders`, and config.model.family's generator and
+    discriminator (the clustering family's D sees the image encoder's `regions`, a square
+    grid)."""
+    networks = {**{key: encoders[key] for key in ENCODERS}, "generator": build_generator(config)}
     if families.family_name(config) != "clustering":
-        return {**{key: encoders[key] for key in ENCODERS}, "generator": build_generator(config),
-                "discriminator": families.build_baseline_discriminator(config)}
-    return {**{key: encoders[key] for key in ENCODERS},
-            "generator": build_generator(config),
-            "discriminator": build_discriminator(
-                config.discriminator, config.text_encoder.hidden_dim, config.data.image_size,
-                num_labels if config.losses.character_classification else 0,
-                num_labels if config.discriminator.label_projection else 0,
-                region_grid=_region_grid(encoders["image_encoder"], config.data.image_size))}
+        return {**networks, "discriminator": families.build_baseline_discriminator(config)}
+    return {**networks, "discriminator": build_discriminator(
+        config.discriminator, config.text_encoder.hidden_dim, config.data.image_size,
+        num_labels if config.losses.character_classification else 0,
+        num_labels if config.discriminator.label_projection else 0,
+        region_grid=int(round(regions ** 0.5)))}
 
 
-def _region_grid(image_encoder, image_size: int) -> int:
-    """The side of the image encoder's square grid of regions for image_size frames."""
-    regions = image_encoder(ops.zeros((1, image_size, image_size, 3)))["regions"].shape[1]
-    return int(round(regions ** 0.5))
+def _region_count(image_encoder, image_size: int) -> int:
+    """The number of regions the image encoder gives an image_size frame."""
+    return image_encoder(ops.zeros((1, image_size, image_size, 3)))["regions"].shape[1]
 
 
-def _clustering_memory(config, image_encoder, sentence_length, pretrained):
+def _clustering_memory(config, regions: int, sentence_length, pretrained):
     if not config.losses.cluster:
         return None
-    size = config.data.image_size
-    regions = image_encoder(ops.zeros((1, size, size, 3)))["regions"].shape[1]
     kind = config.clustering.features
     return ClusteringMemory(
         config.clustering,

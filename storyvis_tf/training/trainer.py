@@ -25,8 +25,8 @@ from storyvis_tf.training import families
 from storyvis_tf.training.pretrained import load_pretrained
 from storyvis_tf.training.resume import CHECKPOINTS, check_resume
 from storyvis_tf.training.run_dir import CONFIG, MANIFEST
-from storyvis_tf.training.story_gan import (StoryGAN, build_story_gan, mismatched_stories,
-                                            parameter_counts)
+from storyvis_tf.training.story_gan import (StoryGAN, build_story_gan, parameter_counts,
+                                            training_features)
 
 TENSORBOARD = "tensorboard"
 
@@ -135,18 +135,6 @@ def sample_stories(data_dir: str, config) -> tuple[dict, np.ndarray]:
     noise = np.random.default_rng(config.seed).standard_normal(
         (count, config.generator.noise_dim)).astype(np.float32)
     return stories, noise
-
-
-def training_features(batch: dict, config) -> dict:
-    """What train_step reads (fit cannot distribute string tensors it does not need), and the
-    mismatched sentences when losses.mismatched_pairs asks for them (with their labels when
-    discriminator.label_projection needs those too)."""
-    features = {key: batch[key] for key in ("images", "token_ids", "labels")}
-    if config.losses.mismatched_pairs:
-        features["mismatched_token_ids"] = mismatched_stories(batch["token_ids"])
-        if config.discriminator.label_projection:
-            features["mismatched_labels"] = mismatched_stories(batch["labels"])
-    return features
 
 
 def prepare_run_dir(output_dir: str, config) -> None:
