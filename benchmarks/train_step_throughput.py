@@ -27,7 +27,11 @@ holds each backend's result and the ratio of their stories/s.
   matmul (--matmul_size squared; tf.function under TensorFlow, jax.jit under JAX) measured in
   the same process: the fraction of this machine's dense-matmul rate the train step reaches.
 The JSON records the machine, its load average (the figures move with other load) and the command.
+
+Under JAX the benchmark imports no TensorFlow, so it runs on a JAX-only GPU machine
+(benchmarks/gpu_paper_size.sh, docs/JAX.md).
 """
+import importlib.metadata
 import json
 import os
 import platform
@@ -38,7 +42,6 @@ import tempfile
 import jax
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import app, flags
 from jax._src.lib import xla_client
 from ml_collections import config_flags
@@ -46,8 +49,7 @@ from ml_collections import config_flags
 from benchmarks.output import write_result
 from configs import dynamic_block, storygan, synthetic_cpu
 from benchmarks.timing import matmul_flops_per_second, timed
-from storyvis_tf.training.story_gan import build_story_gan, parameter_counts
-from storyvis_tf.training.trainer import training_features
+from storyvis_tf.training.story_gan import build_story_gan, parameter_counts, training_features
 
 # The CPU config of each model family (config.model.family), the 30-minute 2-core budget's.
 FAMILY_CPU_CONFIGS = {"clustering": synthetic_cpu, "storygan": storygan,
@@ -68,48 +70,32 @@ _VOCAB_SIZE = 64
 
 
 def random_batch(config) -> dict:
+    """config.train.batch_size random stories as NumPy arrays: the train step's features."""
     rng = np.random.default_rng(0)
     stories, frames = config.train.batch_size, config.data.frames_per_story
     size, length = config.data.image_size, config.data.max_sentence_length
     return training_features(
-        {"images": tf.constant(rng.uniform(-1, 1, (stories, frames, size, size, 3)),
-                               tf.float32),
-         "token_ids": tf.constant(rng.integers(1, _VOCAB_SIZE, (stories, frames, length)),
-                                  tf.int32),
-         "labels": tf.zeros((stories, frames, 1))}, config)
+        {"images": rng.uniform(-1, 1, (stories, frames, size, size, 3)).astype(np.float32),
+         "token_ids": rng.integers(1, _VOCAB_SIZE, (stories, frames, length)).astype(np.int32),
+         "labels": np.zeros((stories, frames, 1), np.float32)}, config)
 
 
-def xla_flops(function, *args) -> dict:
-    """XLA HloCostAnalysis of `function(*args)` (module docstring)."""
-    if keras.backend.backend() == "jax":
-        hlo = jax.jit(function).lower(*args).as_text(dialect="hlo")
-    else:
-        hlo = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)(
-            stage="hlo")
+def hlo_cost(hlo: str) -> dict:
+    """XLA HloCostAnalysis of the HLO text `hlo` (module docstring)."""
     cost = xla_client._xla.hlo_module_cost_analysis(jax.devices("cpu")[0].client,
                                                     xla_client.hlo.hlo_module_from_text(hlo))
     return {"flops": cost["flops"], "transcendentals": cost["transcendentals"],
             "while_loops_counted_once": hlo.count(" while("), "hlo_characters": len(hlo)}
 
 
-def jax_matmul_flops_per_second(size: int, warmup: int, repeats: int,
-                                dtype: str = "float32") -> float:
-    """`timing.matmul_flops_per_second` under jax.jit, in `dtype`: the JAX process's
-    reference (bfloat16 when the step runs under mixed_bfloat16, as on a GPU)."""
-    a = jax.random.normal(jax.random.key(0), (size, size), dtype)
-    b = jax.random.normal(jax.random.key(1), (size, size), dtype)
-    # Arguments, not closed-over constants, which XLA would fold at compile time.
-    matmul = jax.jit(lambda a, b: jax.numpy.sum(a @ b))
-    return 2 * size ** 3 / timed(lambda: matmul(a, b).block_until_ready(), repeats,
-                                 warmup)["median_s"]
-
-
 def timed_train_step(gan, batch) -> dict:
-    """`timed` of the compiled train step under the running backend (module docstring)."""
+    """`timed` of the compiled train step under the running backend (module docstring), with
+    its XLA cost ("flops"), the reference matmul's FLOP/s ("matmul") and the backend's devices
+    ("devices")."""
     if keras.backend.backend() == "jax":
         from storyvis_tf.training.jax_step import training_state
 
-        state, batch = training_state(gan), {k: np.asarray(v) for k, v in batch.items()}
+        state = training_state(gan)
         train_step = jax.jit(gan.train_step, donate_argnums=0)
 
         def step():
@@ -121,14 +107,31 @@ def timed_train_step(gan, batch) -> dict:
         memory = jax.devices()[0].memory_stats()     # None on the CPU
         if memory:
             timing["peak_device_bytes"] = memory.get("peak_bytes_in_use")
-        return {**timing, "flops": xla_flops(gan.train_step, state, batch),
-                "matmul": jax_matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5,
-                                                      matmul_dtype(gan.config))}
+        hlo = jax.jit(gan.train_step).lower(state, batch).as_text(dialect="hlo")
+        return {**timing, "flops": hlo_cost(hlo),
+                "matmul": matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5, "jax",
+                                                  matmul_dtype(gan.config)),
+                "devices": [str(d) for d in jax.devices()]}
+    import tensorflow as tf   # here, not at the top: the JAX branch runs without TensorFlow
+
+    batch = {k: tf.constant(v) for k, v in batch.items()}
     train_step = tf.function(gan.train_step, jit_compile=gan.config.train.jit_compile)
-    return {**timed(lambda: {k: v.numpy() for k, v in train_step(batch).items()}, _STEPS.value,
-                    _WARMUP.value),
-            "flops": xla_flops(gan.train_step, batch),
-            "matmul": matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5)}
+    timing = timed(lambda: {k: v.numpy() for k, v in train_step(batch).items()}, _STEPS.value,
+                   _WARMUP.value)
+    hlo = tf.function(gan.train_step, jit_compile=True).experimental_get_compiler_ir(batch)(
+        stage="hlo")
+    return {**timing, "flops": hlo_cost(hlo),
+            "matmul": matmul_flops_per_second(_MATMUL_SIZE.value, 2, 5),
+            "devices": [d.name for d in tf.config.list_logical_devices()]}
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of `distribution`; None where it is not installed (TensorFlow on
+    a JAX-only GPU machine)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def matmul_dtype(config) -> str:
@@ -178,7 +181,7 @@ def main(argv: list[str]) -> None:
     batch = random_batch(config)
     gan = build_story_gan(config, _VOCAB_SIZE, config.data.max_sentence_length, num_labels=1)
     step = timed_train_step(gan, batch)
-    cost, matmul = step.pop("flops"), step.pop("matmul")
+    cost, matmul, devices = step.pop("flops"), step.pop("matmul"), step.pop("devices")
     stories = config.train.batch_size
     step["stories_per_second"] = stories / step["median_s"]
     achieved = cost["flops"] / step["median_s"]
@@ -186,11 +189,8 @@ def main(argv: list[str]) -> None:
         "command": " ".join(["python -m benchmarks.train_step_throughput", *sys.argv[1:]]),
         "machine": {"cpu_count": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
                     "platform": platform.platform(), "python": platform.python_version(),
-                    "tensorflow": tf.__version__, "jax": jax.__version__,
-                    "keras_backend": keras.backend.backend(),
-                    "devices": ([str(d) for d in jax.devices()]
-                                if keras.backend.backend() == "jax"
-                                else [d.name for d in tf.config.list_logical_devices()]),
+                    "tensorflow": installed_version("tensorflow"), "jax": jax.__version__,
+                    "keras_backend": keras.backend.backend(), "devices": devices,
                     "load_average_1_5_15min_at_end": os.getloadavg()},
         "setup": {"family": config.model.family,
                   "parameters": {k: int(v) for k, v in parameter_counts(gan).items()},
