@@ -7,10 +7,10 @@
 # Anchors (issue 19, same H100): the authors' code 15.6 stories/s at 8 (fp32; 64 runs out of
 # memory); target >= 156 stories/s at 8 with their encoders, and 64 fits.
 #
-# NOT RUN YET: written in a session without a GPU (docs/JAX.md, "GPU figures"). Before it can
-# run on the H100 image (JAX, no TensorFlow, no Keras), see docs/JAX.md "On a GPU machine":
-# carry the keras, ml_collections, namex, optree and h5py wheels, and the JAX path must import
-# without TensorFlow.
+# NOT RUN YET: written in a session without a GPU (docs/JAX.md, "GPU figures"). The H100
+# image has JAX but no TensorFlow and no Keras: the JAX path imports no TensorFlow
+# (tests/test_jax_without_tensorflow.py); carry the keras, namex, optree and ml_collections
+# wheels (the rest of what it imports is on that image: docs/JAX.md "On a GPU machine").
 #
 #   bash benchmarks/gpu_paper_size.sh          # in the repository root, on the GPU machine
 set -euo pipefail
