@@ -29,7 +29,7 @@ def tiny_study(**changes) -> Study:
                                   Row("b", "configs/smoke.py", {"losses.cluster": False},
                                       seeds=(3, 4))),
                   train_steps=4, steps_per_epoch=2, seeds=(1,), data={"image_size": 32},
-                  evaluation={"num_samples": 2})
+                  train={"jit_compile": False}, evaluation={"num_samples": 2})
     return dataclasses.replace(study, **changes)
 
 
@@ -39,6 +39,8 @@ def test_row_config_applies_overrides_study_settings_budget_and_seed():
     assert config.losses.cluster is False and config.losses.region_word is True
     assert (config.train.epochs, config.train.steps_per_epoch) == (2, 2)
     assert config.seed == 4 and config.eval.num_samples == 2
+    assert config.train.jit_compile is False
+    assert row_config(tiny_study(train={"jit_compile": True}), study.rows[1], 4).train.jit_compile
     assert at_shared_seed(study, config).seed == study.shared_seed and config.seed == 4
     assert [study.seeds_of(row) for row in study.rows] == [(1,), (3, 4)]
 
@@ -53,6 +55,15 @@ def test_row_config_applies_overrides_study_settings_budget_and_seed():
 def test_bad_rows_are_refused_by_name(row, message):
     with pytest.raises(StudyError, match=message):
         row_config(tiny_study(), row, 0)
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"jit_compil": True}, "did you mean train.jit_compile"),
+    ({"steps_per_epoch": 5}, "overrides train.steps_per_epoch"),
+])
+def test_bad_study_train_settings_are_refused(train, message):
+    with pytest.raises(StudyError, match=message):
+        check_study(tiny_study(train=train), "study.py")
 
 
 @pytest.mark.parametrize("changes, message", [

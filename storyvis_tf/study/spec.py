@@ -9,8 +9,8 @@ A study file is Python with `get_study()` returning a `Study` (configs/studies/s
           data={"image_size": 32, "synthetic_train": 8}, evaluation={"domain_epochs": 1})
 
 `row_config(study, row, seed)` resolves a row: its experiment config file's `get_config()`, then
-the row's overrides, then the study's `data` (over `config.data`) and `evaluation` (over
-`config.eval`) settings, then the budget (train.epochs = train_steps / steps_per_epoch,
+the row's overrides, then the study's `data` (over `config.data`), `train` (over `config.train`)
+and `evaluation` (over `config.eval`) settings, then the budget (train.epochs = train_steps / steps_per_epoch,
 train.steps_per_epoch) and the seed. Every row thus trains the same number of steps of its own
 train.batch_size on the same data and is scored by the same evaluation settings.
 
@@ -65,6 +65,9 @@ class Study:
       max_sentence_length, ...); after them every row must have the same data section, since
       the study preprocesses once.
     source_dir: the raw dataset's directory for a dataset other than the embedded "synthetic".
+    train: config.train fields set for every row (e.g. jit_compile: a study pins how its rows
+      are compiled, so that its results stay reproducible when a config's default changes);
+      not the budget (epochs, steps_per_epoch), which train_steps and steps_per_epoch set.
     evaluation: config.eval fields set for every row (num_samples, domain_epochs, ...; also
       the evaluator's settings that a config may lack, `evaluator.EVAL_DEFAULTS`).
     split: the split the rows are scored on.
@@ -78,6 +81,7 @@ class Study:
     shared_seed: int = 0
     data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     source_dir: str = ""
+    train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     evaluation: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     split: str = "test"
     comparison_stories: int = 3
@@ -148,12 +152,12 @@ def row_config(study: Study, row: Row, seed: int) -> ml_collections.ConfigDict:
     """The training config of `row` at `seed` (module docstring). Raises StudyError naming the
     row and field for an unknown field or a value of the wrong type."""
     for field in ("train.epochs", "train.steps_per_epoch", "seed"):
-        if field in row.overrides:
+        if field in row.overrides or field.removeprefix("train.") in study.train:
             raise StudyError(f"row {row.name!r} overrides {field}: the study sets it (budget: "
                              "train_steps and steps_per_epoch; seeds: the row's seeds)")
     config = load_experiment_config(row.config)
     for prefix, settings in (("", row.overrides), ("data.", study.data),
-                             ("eval.", study.evaluation)):
+                             ("train.", study.train), ("eval.", study.evaluation)):
         for field, value in settings.items():
             _set_field(config, prefix + field, value, row.name)
     config.train.epochs = study.train_steps // study.steps_per_epoch
