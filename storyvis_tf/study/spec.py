@@ -10,9 +10,10 @@ A study file is Python with `get_study()` returning a `Study` (configs/studies/s
 
 `row_config(study, row, seed)` resolves a row: its experiment config file's `get_config()`, then
 the row's overrides, then the study's `data` (over `config.data`), `train` (over `config.train`)
-and `evaluation` (over `config.eval`) settings, then the budget (train.epochs = train_steps / steps_per_epoch,
-train.steps_per_epoch) and the seed. Every row thus trains the same number of steps of its own
-train.batch_size on the same data and is scored by the same evaluation settings.
+and `evaluation` (over `config.eval`) settings, then the budget (train.epochs = train_steps /
+steps_per_epoch, train.steps_per_epoch) and the seed. Every row thus trains the same number of
+steps of its own train.batch_size on the same data and is scored by the same evaluation
+settings.
 
 `shared_seed` seeds everything that must be the same for every row and seed so that rows are
 compared on equal terms: preprocessing (the synthetic reader), encoder pretraining (one run
