@@ -2,7 +2,7 @@
 2-core CPU budget: `get_config()` -> the ConfigDict of configs/default.py with
 
 - 32x32 frames, a generator at base width 32 with one attention stage (32x32) and no residual
-  block, a discriminator at base width 32; 2,000 steps (10 epochs of 200) of 8 stories, XLA;
+  block, a discriminator at base width 32; 2,000 steps (10 epochs of 200) of 8 stories, no XLA;
 - encoders pretrained by configs/pretrain_demo.py's DAMSM for 6 epochs, with character heads
   (pretrain.character_weight = 10);
 - D without spectral norm, with the auxiliary character classifier on its own trunk, the label
@@ -48,5 +48,8 @@ def get_config():
     config.train.generator_learning_rate = 2e-4
     config.train.epochs = 10            # 2,000 steps
     config.train.steps_per_epoch = 200
-    config.train.jit_compile = True     # one CPU device: XLA is ~15% faster here
+    # No XLA: on this CPU its code for the image encoder's input gradient (G's alignment terms)
+    # is ~10x slower than TensorFlow's kernels; the step takes 1.7x less CPU time without it
+    # (results/benchmarks/train_step_breakdown_synthetic_cpu.json, results/time_to_quality).
+    config.train.jit_compile = False
     return config
