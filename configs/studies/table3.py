@@ -58,7 +58,7 @@ def get_study():
         steps_per_epoch=200,
         data={"dataset": "synthetic", "image_size": 32},
         # The study ran with XLA, as the CPU configs then did (configs/synthetic_cpu.py has
-        # since turned it off: same update, 1.7x less CPU time); pinned so that its rows keep
+        # since turned it off: same update, 1.5x less CPU time); pinned so that its rows keep
         # their keys and the committed results stay reproducible.
         train={"jit_compile": True},
         comparison_stories=3,
