@@ -48,8 +48,7 @@ def get_config():
     config.train.generator_learning_rate = 2e-4
     config.train.epochs = 10            # 2,000 steps
     config.train.steps_per_epoch = 200
-    # No XLA: on this CPU its code for the image encoder's input gradient (G's alignment terms)
-    # is ~10x slower than TensorFlow's kernels; the step takes 1.5x less CPU time without it
-    # (results/benchmarks/train_step_breakdown_synthetic_cpu.json, results/time_to_quality).
+    # No XLA: the step takes 1.5x less CPU time without it on this CPU
+    # (results/benchmarks/train_step_breakdown_synthetic_cpu.json; results/time_to_quality).
     config.train.jit_compile = False
     return config
