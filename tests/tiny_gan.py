@@ -4,6 +4,7 @@ TensorFlow here, so that a JAX worker on a machine without it can use them too
 import numpy as np
 
 from configs import smoke
+from storyvis_tf.training.story_gan import mismatched_stories
 
 VOCAB, LENGTH = 12, 5
 
@@ -27,5 +28,5 @@ def random_batch(config, stories, seed=0):
     token_ids = rng.integers(1, VOCAB, (stories, frames, LENGTH)).astype("int32")
     token_ids[..., 2:] *= rng.random((stories, frames, LENGTH - 2)) < 0.5
     return {"images": rng.uniform(-1, 1, (stories, frames, size, size, 3)).astype("float32"),
-            "token_ids": token_ids, "mismatched_token_ids": np.roll(token_ids, 1, axis=0),
+            "token_ids": token_ids, "mismatched_token_ids": mismatched_stories(token_ids),
             "labels": np.zeros((stories, frames, 3), "float32")}
