@@ -1,5 +1,5 @@
 """The dynamic-block GAN (model.family = "dynamic_block", docs/MODEL_FAMILIES.md) on the
-embedded dataset, sized for the 30-minute 2-core CPU budget of configs/synthetic_cpu.py: 32x32
+embedded dataset, sized for the 2-core CPU budget of configs/paper_cpu.py: 32x32
 frames, 2,000 steps of 8 stories, generator and discriminator at base width 32, a dynamic block
 on G's 16x16 features and on D's 16x16 and 8x8 ones. No ground-truth label is read (label-free
 DAMSM pretraining, configs/paper_cpu.py's, so its pretraining directory serves here too):

@@ -1,6 +1,6 @@
 """configs/paper.py (the paper as written, no label anywhere) sized down for the embedded
-dataset on a 2-core CPU, as the study rows run it: 32x32 frames, the networks and the step
-budget of configs/synthetic_cpu.py (2,000 steps of 8 stories), the compact image encoder (the
+dataset on a 2-core CPU, as the study rows run it: 32x32 frames, the networks of
+configs/synthetic_cpu.py, 2,000 steps of 8 stories, the compact image encoder (the
 paper's VGG-16 needs ImageNet weights the embedded dataset does not come with), DAMSM encoder
 pretraining of configs/pretrain_demo.py for 6 epochs, and no word beyond the synthetic
 dataset's sentence length. Every method switch stays as configs/paper.py sets it.
@@ -24,11 +24,13 @@ def get_config():
     config.image_encoder = reference.image_encoder
     config.pretrain = small.pretrain
     config.pretrain.character_weight = 0.0
+    config.pretrain.epochs = 6
+    config.pretrain.learning_rate = 1e-3
     for key in ("base_channels", "attention_resolutions", "residual_blocks"):
         config.generator[key] = small.generator[key]
     config.discriminator.base_channels = small.discriminator.base_channels
-    config.train.epochs = small.train.epochs
-    config.train.steps_per_epoch = small.train.steps_per_epoch
+    config.train.epochs = 10              # 2,000 steps of configs/paper.py's 8 stories
+    config.train.steps_per_epoch = 200
     config.train.lr_decay_every_epochs = reference.train.lr_decay_every_epochs
     config.train.jit_compile = small.train.jit_compile
     config.eval = reference.eval
