@@ -2,6 +2,7 @@
 seeds, and the smoke study end to end (files written, finished work reused on a rerun)."""
 import csv
 import dataclasses
+import json
 import os
 import sys
 
@@ -86,6 +87,19 @@ def test_studies_that_cannot_run_are_refused_before_any_work(changes, message):
 def test_smoke_study_file_loads():
     study = load_study(SMOKE_STUDY)
     assert [row.name for row in study.rows] == ["baseline", "full"]
+
+
+def test_table3_rows_still_resolve_to_the_runs_committed_under_results():
+    """The committed results of configs/studies/table3.py stay the results of that file: a
+    change to a config a row is built from must not change the row (pin it in the study)."""
+    units = runner.plan_units(load_study("configs/studies/table3.py"))
+    assert len(units) == 19
+    for unit in units:
+        with open(os.path.join(REPO, "results", "study_table3",
+                               f"{unit.row}_seed{unit.seed}.json")) as file:
+            recorded = json.load(file)
+        assert (recorded["key"], recorded["pretrain_key"]) == (unit.key, unit.pretrain_key), (
+            unit.row, unit.seed)
 
 
 def test_row_key_follows_the_resolved_config_but_not_paths():
