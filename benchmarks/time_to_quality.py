@@ -171,8 +171,8 @@ def main(argv: list[str]) -> None:
     }
     write_result(_OUTPUT.value, result)
     curve = os.path.splitext(_OUTPUT.value)[0] + ".png"
-    _curve(points, curve, f"{os.path.basename(_OUTPUT.value)}: labels used: "
-                          f"{', '.join(labels) if labels else 'none'}")
+    _curve(points, curve, f"{os.path.basename(_OUTPUT.value)}: " + (
+        f"reads the ground-truth labels ({len(labels)} uses)" if labels else "reads no label"))
     print(f"wrote {_OUTPUT.value} and {curve}")
 
 
