@@ -11,7 +11,7 @@
 - Adam at 4e-4 (G) and 8e-4 (D): twice the paper's G rate and configs/default.py's D rate.
 
 Batch, rates and pretraining are set for the time to F1 0.7 on 2 cores (docs/RESULTS.md, "Time
-to quality"): 3.3x (seed 0) and 2.9x (seed 1) sooner in CPU time than the earlier 8 stories
+to quality"): 3.6x (seed 0) and 2.9x (seed 1) sooner in CPU time than the earlier 8 stories
 at 2e-4 / 4e-4 with 6 pretraining epochs at 1e-3 and XLA.
 
 It reads ground-truth character labels in three places (pretrain.character_weight,
