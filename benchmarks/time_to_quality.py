@@ -19,16 +19,14 @@ average; a PNG beside it draws F1 and frame accuracy against minutes.
 import os
 import platform
 import sys
-import time
 
 import keras
 from absl import app, flags
 from ml_collections import config_flags
-from PIL import Image
 
 from benchmarks.output import write_result
-from benchmarks.timing import matmul_flops_per_second
-from storyvis_tf.charts import line_chart
+from benchmarks.quality_curve import THRESHOLDS, first_reaching, write_curve
+from benchmarks.timing import Stopwatch, matmul_flops_per_second
 from storyvis_tf.evaluation.evaluator import evaluate
 from storyvis_tf.export.savedmodel import export_generator
 from storyvis_tf.json_files import read_json, write_json
@@ -45,25 +43,7 @@ _PRETRAINED_DIR = flags.DEFINE_string("pretrained_dir", "", "A finished pipeline
                                       "pretrain into OUTPUT_DIR/pretrain.")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", 1, "Evaluate every N epochs.")
 _OUTPUT = flags.DEFINE_string("output", "results/benchmarks/time_to_quality.json", "JSON result.")
-THRESHOLDS = (0.5, 0.6, 0.7)
 PRETRAIN_TIME = "time_to_quality_pretrain.json"
-
-
-class Stopwatch:
-    """Wall and process-CPU seconds that count only while running."""
-
-    def __init__(self):
-        self.wall = self.cpu = 0.0
-        self._started = None
-
-    def start(self):
-        self._started = (time.perf_counter(), time.process_time())
-
-    def stop(self):
-        wall, cpu = self._started
-        self.wall += time.perf_counter() - wall
-        self.cpu += time.process_time() - cpu
-        self._started = None
 
 
 class CheckpointEvaluation(keras.callbacks.Callback):
@@ -118,23 +98,6 @@ def _pretrain(config, data_dir, output_dir, clock) -> str:
     return pretrained_dir
 
 
-def first_reaching(points: list[dict], metric: str, threshold: float) -> dict | None:
-    """The first point whose `metric` is at least `threshold` (None if none)."""
-    return next((p for p in points if p["metrics"].get(metric, -1.0) >= threshold), None)
-
-
-def _curve(points: list[dict], path: str, title: str) -> None:
-    minutes = [p["wall_s"] / 60 for p in points]
-    series = {name: (minutes, [p["metrics"][key] for p in points])
-              for name, key in (("character F1", "character_f1"),
-                                ("frame accuracy", "frame_accuracy"))}
-    prior = points[-1]["baselines"].get("label_prior")
-    if prior:
-        series["label prior F1"] = (minutes, [prior["character_f1"]] * len(points))
-    Image.fromarray(line_chart(series, "minutes (pretraining + training, 2 cores)", "score",
-                               title, y_range=(0.0, 1.0))).save(path)
-
-
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -171,8 +134,7 @@ def main(argv: list[str]) -> None:
     }
     write_result(_OUTPUT.value, result)
     curve = os.path.splitext(_OUTPUT.value)[0] + ".png"
-    _curve(points, curve, f"{os.path.basename(_OUTPUT.value)}: " + (
-        f"reads the ground-truth labels ({len(labels)} uses)" if labels else "reads no label"))
+    write_curve(result, curve, os.path.basename(_OUTPUT.value))
     print(f"wrote {_OUTPUT.value} and {curve}")
 
 

@@ -20,6 +20,24 @@ def timed(call, repeats: int, warmup: int = 0) -> dict:
             "median_process_cpu_s": statistics.median(cpu_seconds)}
 
 
+class Stopwatch:
+    """Wall and process-CPU seconds (`wall`, `cpu`) that count only between `start()` and
+    `stop()`: a benchmark stops it while it scores a checkpoint."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+        self._started = None
+
+    def start(self):
+        self._started = (time.perf_counter(), time.process_time())
+
+    def stop(self):
+        wall, cpu = self._started
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        self._started = None
+
+
 def matmul_flops_per_second(size: int, warmup: int, repeats: int,
                             framework: str = "tensorflow", dtype: str = "float32") -> float:
     """FLOP/s of a [size, size] x [size, size] matmul in `dtype` (median of `repeats` after

@@ -9,13 +9,18 @@ import sys
 import pytest
 from PIL import Image
 
-from benchmarks import time_to_quality
+from benchmarks.quality_curve import THRESHOLDS, first_reaching
+from benchmarks import timing
+from benchmarks.timing import Stopwatch
 from configs import smoke
 from storyvis_tf.data.preprocess import run_preprocess
 from tests.pipeline_cli import REPO
 
 pytestmark = pytest.mark.slow
 
+# The record a pretraining leaves for later runs (time_to_quality.PRETRAIN_TIME; the benchmark
+# module is not imported here: it defines command-line flags other tests' modules define too).
+PRETRAIN_TIME = "time_to_quality_pretrain.json"
 RECORDED = {"wall_s": 5000.0, "process_cpu_s": 3000.0}
 TINY_EVALUATION = ("--config.eval.domain_epochs=1", "--config.eval.domain_batch_size=8",
                    "--config.eval.domain_width=4", "--config.eval.domain_feature_dim=8")
@@ -44,7 +49,7 @@ def runs(tmp_path_factory):
     # The reused pretraining's recorded time, read and then replaced by a known one that the
     # second run must count.
     pretrained_dir = root / "fresh" / "pretrain"
-    recorded_path = pretrained_dir / time_to_quality.PRETRAIN_TIME
+    recorded_path = pretrained_dir / PRETRAIN_TIME
     with open(recorded_path) as file:
         recorded = json.load(file)
     with open(recorded_path, "w") as file:
@@ -75,14 +80,14 @@ def test_every_epoch_is_a_scored_point_on_a_clock_that_only_moves_forward(runs):
 def test_first_reaching_is_the_first_point_at_or_above_the_threshold(runs):
     points = [{"step": step, "metrics": {"character_f1": f1}}
               for step, f1 in ((200, 0.4), (400, 0.7), (600, 0.65), (800, 0.75))]
-    assert time_to_quality.first_reaching(points, "character_f1", 0.7)["step"] == 400
-    assert time_to_quality.first_reaching(points, "character_f1", 0.5)["step"] == 400
-    assert time_to_quality.first_reaching(points, "character_f1", 0.8) is None
+    assert first_reaching(points, "character_f1", 0.7)["step"] == 400
+    assert first_reaching(points, "character_f1", 0.5)["step"] == 400
+    assert first_reaching(points, "character_f1", 0.8) is None
     result = runs["fresh"]
     assert result["first_reaching"] == {
-        f"character_f1>={threshold}": time_to_quality.first_reaching(
+        f"character_f1>={threshold}": first_reaching(
             result["points"], "character_f1", threshold)
-        for threshold in time_to_quality.THRESHOLDS}
+        for threshold in THRESHOLDS}
 
 
 def test_reused_pretraining_is_counted_with_its_recorded_time(runs):
@@ -96,9 +101,9 @@ def test_reused_pretraining_is_counted_with_its_recorded_time(runs):
 
 def test_stopwatch_counts_only_while_running(monkeypatch):
     now = {"wall": 100.0, "cpu": 10.0}
-    monkeypatch.setattr(time_to_quality.time, "perf_counter", lambda: now["wall"])
-    monkeypatch.setattr(time_to_quality.time, "process_time", lambda: now["cpu"])
-    clock = time_to_quality.Stopwatch()
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: now["wall"])
+    monkeypatch.setattr(timing.time, "process_time", lambda: now["cpu"])
+    clock = Stopwatch()
     clock.start()
     now.update(wall=103.0, cpu=12.0)
     clock.stop()
