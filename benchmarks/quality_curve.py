@@ -1,12 +1,16 @@
 """Quality against time, as benchmarks/time_to_quality.py records it: `first_reaching` (the
-first scored point at or above an F1 threshold) and `write_curve` (the PNG of F1 and frame
-accuracy against minutes). Apart from the benchmark, whose module defines command-line flags,
-so that tests and redraws of committed results can import them."""
+first scored point at or above an F1 threshold), `write_curve` (the PNG of F1 and frame
+accuracy against minutes) and `PRETRAIN_TIME` (the name of a pretraining's time record). Apart
+from the benchmark, whose module defines command-line flags, so that tests and redraws of
+committed results can import them."""
 from PIL import Image
 
 from storyvis_tf.charts import line_chart
 
 THRESHOLDS = (0.5, 0.6, 0.7)   # character F1 levels whose first point a result records
+# What a benchmark pretraining leaves in its directory (its wall and process-CPU seconds), so
+# that a later run reusing it (--pretrained_dir) counts its time.
+PRETRAIN_TIME = "time_to_quality_pretrain.json"
 
 
 def first_reaching(points: list[dict], metric: str, threshold: float) -> dict | None:

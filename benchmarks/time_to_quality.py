@@ -25,7 +25,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from benchmarks.output import write_result
-from benchmarks.quality_curve import THRESHOLDS, first_reaching, write_curve
+from benchmarks.quality_curve import PRETRAIN_TIME, THRESHOLDS, first_reaching, write_curve
 from benchmarks.timing import Stopwatch, matmul_flops_per_second
 from storyvis_tf.evaluation.evaluator import evaluate
 from storyvis_tf.export.savedmodel import export_generator
@@ -43,7 +43,6 @@ _PRETRAINED_DIR = flags.DEFINE_string("pretrained_dir", "", "A finished pipeline
                                       "pretrain into OUTPUT_DIR/pretrain.")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", 1, "Evaluate every N epochs.")
 _OUTPUT = flags.DEFINE_string("output", "results/benchmarks/time_to_quality.json", "JSON result.")
-PRETRAIN_TIME = "time_to_quality_pretrain.json"
 
 
 class CheckpointEvaluation(keras.callbacks.Callback):

@@ -2,9 +2,10 @@
 fits 10 minutes of a 2-core CPU: the same data (2,000 training stories of the embedded dataset
 at 32x32, so the evaluator's character classifier, trained on them, names the characters of
 real frames with F1 above 0.95), the same networks and pretraining; 1,200 GAN steps instead
-of 2,000, and the evaluator's dataset-trained networks fitted for 5 epochs instead of 10. Its figures and time: docs/RESULTS.md. Like the recipe, it reads the frames'
-ground-truth character labels (pretraining's character heads, the discriminator's auxiliary
-classifier and label projection); the demo says so when it ends."""
+of 2,000, and the evaluator's dataset-trained networks fitted for 5 epochs instead of 10. Its
+figures and time: docs/RESULTS.md. Like the recipe, it reads the frames' ground-truth
+character labels (pretraining's character heads, the discriminator's auxiliary classifier and
+label projection); the demo says so when it ends."""
 from configs import synthetic_cpu
 
 

@@ -1,7 +1,7 @@
 """The dynamic-block GAN (model.family = "dynamic_block", docs/MODEL_FAMILIES.md) on the
-embedded dataset, sized for the 2-core CPU budget of configs/paper_cpu.py: 32x32
-frames, 2,000 steps of 8 stories, generator and discriminator at base width 32, a dynamic block
-on G's 16x16 features and on D's 16x16 and 8x8 ones. No ground-truth label is read (label-free
+embedded dataset, sized for the 2-core CPU budget of configs/paper_cpu.py: 32x32 frames, 2,000
+steps of 8 stories, generator and discriminator at base width 32, a dynamic block on G's 16x16
+features and on D's 16x16 and 8x8 ones. No ground-truth label is read (label-free
 DAMSM pretraining, configs/paper_cpu.py's, so its pretraining directory serves here too):
 
   python -m pipelines.preprocess --dataset=synthetic --image_size=32 --output_dir=runs/data32

@@ -1,7 +1,8 @@
 """StoryGAN (model.family = "storygan", docs/MODEL_FAMILIES.md) on the embedded dataset, sized
-for the 2-core CPU budget of configs/paper_cpu.py: 32x32 frames, 2,000 steps of 8 stories, generator and discriminators at base width 32. No ground-truth label is read (the
-encoders come from label-free DAMSM pretraining, configs/paper_cpu.py's, so its pretraining
-directory serves this config too):
+for the 2-core CPU budget of configs/paper_cpu.py: 32x32 frames, 2,000 steps of 8 stories,
+generator and discriminators at base width 32. No ground-truth label is read (the encoders
+come from label-free DAMSM pretraining, configs/paper_cpu.py's, so its pretraining directory
+serves this config too):
 
   python -m pipelines.preprocess --dataset=synthetic --image_size=32 --output_dir=runs/data32
   python -m pipelines.pretrain --config=configs/paper_cpu.py --data_dir=runs/data32 \
